@@ -1,0 +1,56 @@
+"""Execute notebooks in-process and store their outputs (no Jupyter kernel needed).
+
+Usage: python tools/run_nbs.py [nbs/00_variable.ipynb ...]   (default: every notebook in nbs/)
+
+The skip rules are nbdev_test's: cells tagged `#| eval: false` and `nbdev_export()` cells are not run.
+Unlike nbdev_test, `IN_TEST` is *not* set, so notebooks show their full demos, and `#| slow` cells run too.
+Refuses to run without Graphviz's `dot`: a graph cell would otherwise store a traceback instead of its SVG.
+"""
+import os, shutil, sys, time
+from pathlib import Path
+
+from execnb.nbio import read_nb, write_nb
+from execnb.shell import CaptureShell
+from fastcore.xtras import working_directory
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _skip(cell):
+    "True for cells nbdev_test would not run either."
+    if cell.cell_type != 'code': return True
+    if 'nbdev_export' + '(' in cell.source: return True
+    for line in cell.source.splitlines():
+        s = line.strip().replace(' ', '')
+        if s.startswith('#|eval:false') or s.startswith('#|eval:False'): return True
+    return False
+
+
+def run_nb(fn: Path):
+    "Run notebook `fn` top to bottom and write it back with fresh outputs."
+    nb = read_nb(fn)
+    shell = CaptureShell(fn)
+    t0 = time.time()
+    with working_directory(fn.parent):
+        shell.run_all(nb, exc_stop=True, preproc=_skip)
+    write_nb(nb, fn)
+    return time.time() - t0
+
+
+def main(paths):
+    if shutil.which('dot') is None:
+        sys.exit("run_nbs: Graphviz's `dot` binary is missing, so graph outputs would be stored as tracebacks.\n"
+                 "Install it first: `sudo apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz` (macOS).")
+    os.environ.pop('IN_TEST', None)
+    sys.path.insert(0, str(ROOT))
+    fns = [Path(p).resolve() for p in paths] or sorted((ROOT / 'nbs').glob('*.ipynb'))
+    for fn in fns:
+        print(f'running {fn.name} ...', end=' ', flush=True)
+        try: dt = run_nb(fn)
+        except Exception as e:
+            print('FAILED')
+            sys.exit(f'run_nbs: {fn.name} raised {type(e).__name__}: {e}')
+        print(f'{dt:.1f}s')
+
+
+if __name__ == '__main__': main(sys.argv[1:])
