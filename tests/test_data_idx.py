@@ -1,0 +1,129 @@
+"""IDX reader/writer and load_mnist, on small files these tests write themselves (no download)."""
+import gzip, struct
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+from scratchgrad.data import MNIST_FILES, load_mnist, parse_idx, read_idx, write_idx
+
+IDX_DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
+CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D, np.float64: 0x0E}
+
+
+def hand_made_idx(arr):
+    "IDX bytes built from the format description, independently of write_idx."
+    arr = np.asarray(arr)
+    header = bytes([0, 0, CODES[arr.dtype.type], arr.ndim]) + b''.join(struct.pack('>I', n) for n in arr.shape)
+    return header + arr.astype(arr.dtype.newbyteorder('>')).tobytes()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(IDX_DTYPES).flatmap(lambda dt: hnp.arrays(
+    dt, hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=4),
+    elements={'allow_nan': False} if np.dtype(dt).kind == 'f' else None)))
+def test_parse_matches_hand_made_bytes(arr):
+    back = parse_idx(hand_made_idx(arr))
+    assert back.dtype == arr.dtype and back.shape == arr.shape
+    np.testing.assert_array_equal(back, arr)
+    assert back.flags.writeable and back.dtype.isnative
+
+
+@pytest.mark.parametrize('name', ['a-idx3-ubyte', 'a-idx3-ubyte.gz'])
+@pytest.mark.parametrize('dtype', IDX_DTYPES)
+def test_write_read_round_trip(tmp_path, name, dtype):
+    arr = (np.arange(24).reshape(2, 3, 4) - 5).astype(dtype)
+    if dtype == np.uint8: arr = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    p = write_idx(tmp_path / name, arr)
+    assert (p.read_bytes()[:2] == b'\x1f\x8b') == name.endswith('.gz')
+    back = read_idx(p)
+    assert back.dtype == arr.dtype
+    np.testing.assert_array_equal(back, arr)
+
+
+def test_gzip_detected_by_content_not_name(tmp_path):
+    arr = np.arange(6, dtype=np.uint8)
+    (tmp_path / 'labels').write_bytes(gzip.compress(hand_made_idx(arr)))
+    np.testing.assert_array_equal(read_idx(tmp_path / 'labels'), arr)
+
+
+def test_write_rejects_unsupported_dtype(tmp_path):
+    with pytest.raises(TypeError, match='convert with .astype'):
+        write_idx(tmp_path / 'x', np.arange(3, dtype=np.int64))
+
+
+GOOD = hand_made_idx(np.arange(12, dtype=np.uint8).reshape(3, 4))
+
+
+@pytest.mark.parametrize('buf, message', [
+    (b'', 'needs at least 4 bytes, found 0'),
+    (GOOD[:3], 'needs at least 4 bytes, found 3'),
+    (b'\x00\x01' + GOOD[2:], 'wrong magic number 0x00010802'),
+    (b'PK\x03\x04' + GOOD[4:], 'wrong magic number 0x504B0304'),
+    (bytes([0, 0, 0x07, 2]) + GOOD[4:], 'wrong magic number 0x00000702'),
+    (GOOD[:7], 'header announces 2 dimensions (12 header bytes) but the file has only 7 bytes'),
+    (GOOD[:-1], 'is truncated: shape (3, 4) of uint8 needs 12 data bytes, found 11'),
+    (GOOD[:12], 'needs 12 data bytes, found 0'),
+    (GOOD + b'\x00\x00', 'longer than its header says'),
+])
+def test_corrupt_idx_is_a_clear_error(buf, message):
+    with pytest.raises(ValueError, match=message.replace('(', r'\(').replace(')', r'\)')):
+        parse_idx(buf)
+
+
+def test_truncated_gzip_and_missing_file(tmp_path):
+    (tmp_path / 'x.gz').write_bytes(gzip.compress(GOOD)[:-5])
+    with pytest.raises(ValueError, match='cannot be decompressed'):
+        read_idx(tmp_path / 'x.gz')
+    with pytest.raises(FileNotFoundError, match='no such file'):
+        read_idx(tmp_path / 'absent')
+
+
+def fake_mnist(folder, n_train=5, n_test=3, gz=True, dotted=False):
+    rng = np.random.default_rng(1)
+    arrays = {}
+    for key, stem in MNIST_FILES.items():
+        n = n_train if key.startswith('train') else n_test
+        arr = (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8) if 'images' in key
+               else rng.integers(0, 10, n, dtype=np.uint8))
+        name = stem.replace('-idx', '.idx') if dotted else stem
+        (folder / (name + ('.gz' if gz else ''))).write_bytes(
+            gzip.compress(hand_made_idx(arr)) if gz else hand_made_idx(arr))
+        arrays[key] = arr
+    return arrays
+
+
+@pytest.mark.parametrize('gz, dotted', [(True, False), (False, False), (True, True)])
+def test_load_mnist(tmp_path, gz, dotted):
+    arrays = fake_mnist(tmp_path, gz=gz, dotted=dotted)
+    d = load_mnist(tmp_path)
+    assert d.X_train.shape == (5, 784) and d.X_test.shape == (3, 784)
+    assert d.X_train.dtype == np.float32 and d.y_test.dtype == np.int64
+    np.testing.assert_array_equal(d.X_train * 255, arrays['train_images'].reshape(5, -1).astype(np.float32))
+    np.testing.assert_array_equal(d.y_test, arrays['test_labels'])
+
+
+def test_load_mnist_missing_files_names_them_and_the_directory(tmp_path):
+    with pytest.raises(FileNotFoundError) as e:
+        load_mnist(tmp_path)
+    msg = str(e.value)
+    assert str(tmp_path.resolve()) in msg and 'does not download' in msg
+    for stem in MNIST_FILES.values(): assert stem in msg
+    fake_mnist(tmp_path)
+    (tmp_path / 't10k-labels-idx1-ubyte.gz').unlink()
+    with pytest.raises(FileNotFoundError, match='missing t10k-labels-idx1-ubyte in'):
+        load_mnist(tmp_path)
+
+
+def test_load_mnist_checks_contents(tmp_path):
+    fake_mnist(tmp_path)
+    write_idx(tmp_path / 't10k-labels-idx1-ubyte.gz', np.arange(4, dtype=np.uint8))
+    with pytest.raises(ValueError, match='images has 3, labels has 4'):
+        load_mnist(tmp_path)
+    write_idx(tmp_path / 't10k-labels-idx1-ubyte.gz', np.array([1, 2, 12], dtype=np.uint8))
+    with pytest.raises(ValueError, match='digit labels 0..9'):
+        load_mnist(tmp_path)
+    write_idx(tmp_path / 'train-images-idx3-ubyte.gz', np.zeros((5, 8, 8), np.uint8))
+    with pytest.raises(ValueError, match=r'shape \(n, 28, 28\)'):
+        load_mnist(tmp_path)
