@@ -1,12 +1,15 @@
 """Execute notebooks in-process and store their outputs (no Jupyter kernel needed).
 
-Usage: python tools/run_nbs.py [nbs/00_variable.ipynb ...]   (default: every notebook in nbs/)
+Usage: python tools/run_nbs.py [--force] [nbs/00_variable.ipynb ...]   (default: every notebook in nbs/)
+
+A notebook is skipped when its cell sources and the package's code are unchanged since its last run here
+(cache in `.stamps/run_nbs.json`, ignored by git); `--force` runs everything, and so does naming notebooks.
 
 The skip rules are nbdev_test's: cells tagged `#| eval: false` and `nbdev_export()` cells are not run.
 Unlike nbdev_test, `IN_TEST` is *not* set, so notebooks show their full demos, and `#| slow` cells run too.
 Refuses to run without Graphviz's `dot`: a graph cell would otherwise store a traceback instead of its SVG.
 """
-import os, shutil, sys, time
+import hashlib, json, os, shutil, sys, time
 from pathlib import Path
 
 from execnb.nbio import read_nb, write_nb
@@ -37,20 +40,40 @@ def run_nb(fn: Path):
     return time.time() - t0
 
 
-def main(paths):
+CACHE = ROOT / '.stamps' / 'run_nbs.json'
+
+
+def source_key(fn: Path):
+    "Hash of what determines a notebook's outputs: its cell sources and the package's code."
+    h = hashlib.sha256()
+    for c in read_nb(fn).cells: h.update(c.cell_type.encode() + b'\0' + c.source.encode() + b'\0')
+    for p in sorted((ROOT / 'scratchgrad').glob('*.py')):
+        if p.name != '_modidx.py': h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def main(args):
+    paths = [a for a in args if a != '--force']
+    force = '--force' in args or bool(paths)
     if shutil.which('dot') is None:
         sys.exit("run_nbs: Graphviz's `dot` binary is missing, so graph outputs would be stored as tracebacks.\n"
                  "Install it first: `sudo apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz` (macOS).")
     os.environ.pop('IN_TEST', None)
     sys.path.insert(0, str(ROOT))
     fns = [Path(p).resolve() for p in paths] or sorted((ROOT / 'nbs').glob('*.ipynb'))
+    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     for fn in fns:
+        key = source_key(fn)
+        if not force and cache.get(fn.name) == key:
+            print(f'{fn.name}: unchanged since its last run, outputs kept'); continue
         print(f'running {fn.name} ...', end=' ', flush=True)
         try: dt = run_nb(fn)
         except Exception as e:
             print('FAILED')
             sys.exit(f'run_nbs: {fn.name} raised {type(e).__name__}: {e}')
         print(f'{dt:.1f}s')
+        cache[fn.name] = key
+        CACHE.parent.mkdir(exist_ok=True); CACHE.write_text(json.dumps(cache, indent=1, sort_keys=True))
 
 
 if __name__ == '__main__': main(sys.argv[1:])
