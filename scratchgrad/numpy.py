@@ -8,42 +8,56 @@ __all__ = ['new_trace', 'trace_level', 'Box', 'add', 'multiply', 'divide', 'nega
            'logsumexp', 'log_softmax', 'softmax', 'reshape', 'transpose', 'broadcast_to', 'expand_dims', 'getitem',
            'concatenate', 'stack', 'matmul', 'dot']
 
-# %% ../nbs/06a_numpy.ipynb #82a383e1
-import builtins
-from contextlib import contextmanager
+# %% ../nbs/06a_numpy.ipynb #3b654cef
+import builtins, math
 import numpy as np
 from .tensor import Tensor, PRIMITIVES, apply, _norm_axis
 
-# %% ../nbs/06a_numpy.ipynb #4e3c8802
+# %% ../nbs/06a_numpy.ipynb #55e04b7a
 def _call(name, *args, **params):
     "Run primitive `name` on `args`: plain numpy if nothing is traced, else through the engine (boxed if traced)."
     prim = PRIMITIVES[name]
-    level, tensors = 0, False
+    level = 0
     for a in args:
-        if type(a) is Box:
-            if a.level > level: level = a.level
-        elif isinstance(a, Tensor): tensors = True
+        if type(a) is Box and a.level > level: level = a.level
     if level:   # some argument is boxed: record on the engine, box the result at the innermost level
         return Box(apply(prim, *[a.tensor if type(a) is Box else a for a in args], **params), level)
-    if tensors: return apply(prim, *args, **params)
+    if any(isinstance(a, Tensor) for a in args): return apply(prim, *args, **params)
     return prim.forward(*args, **params)
 
-# %% ../nbs/06a_numpy.ipynb #2f821c77
+# %% ../nbs/06a_numpy.ipynb #63574916
+def _call1(name, x, **params):
+    "`_call` for one argument."
+    if type(x) is Box: return Box(apply(PRIMITIVES[name], x.tensor, **params), x.level)
+    return _call(name, x, **params)
+
+def _call2(name, x, y):
+    "`_call` for two arguments."
+    if type(x) is Box:
+        if type(y) is Box:
+            return Box(apply(PRIMITIVES[name], x.tensor, y.tensor), x.level if x.level > y.level else y.level)
+        return Box(apply(PRIMITIVES[name], x.tensor, y), x.level)
+    if type(y) is Box: return Box(apply(PRIMITIVES[name], x, y.tensor), y.level)
+    return _call(name, x, y)
+
+# %% ../nbs/06a_numpy.ipynb #1817a38d
 _trace_level = 0   # number of `grad`-like calls currently running their function
 
-@contextmanager
-def new_trace():
-    "Open a trace for one differentiation: yields its level (1 for the outermost) and closes it on exit."
-    global _trace_level
-    _trace_level += 1
-    try: yield _trace_level
-    finally: _trace_level -= 1
+class new_trace:
+    "Context manager for one differentiation: `with new_trace() as level` opens a trace (level 1 is the outermost)."
+    def __enter__(self):
+        global _trace_level
+        _trace_level += 1
+        return _trace_level
+    def __exit__(self, *exc):
+        global _trace_level
+        _trace_level -= 1
 
 def trace_level():
     "How many traces are open right now (0 outside any `grad` call)."
     return _trace_level
 
-# %% ../nbs/06a_numpy.ipynb #1cd89cf1
+# %% ../nbs/06a_numpy.ipynb #b70e8a91
 class Box:
     "A value traced by `grad`: a Tensor node plus the level of the trace that owns it. Behaves like a numpy array."
     __slots__ = ('tensor', 'level')
@@ -106,8 +120,12 @@ class Box:
 
     # numpy's protocols (explained in "numpy functions on boxes" below)
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        fn = _UFUNCS.get(ufunc)
+        if fn is not None and method == '__call__' and not kwargs: return fn(*inputs)   # the common case, fast
         return _numpy_ufunc_on_boxes(ufunc, method, inputs, kwargs)
     def __array_function__(self, func, types, args, kwargs):
+        fn = _FUNCTIONS.get(func)
+        if fn is not None: return fn(*args, **kwargs)
         return _numpy_function_on_boxes(func, args, kwargs)
     def __array__(self, dtype=None, copy=None):
         raise TypeError(f'cannot turn a traced value {self!r} into a plain numpy array: that would cut it out of '
@@ -117,22 +135,22 @@ def _value_of(x):
     "The plain value of a box, a Tensor, or anything else."
     return x.value if type(x) is Box else x.array if isinstance(x, Tensor) else x
 
-# %% ../nbs/06a_numpy.ipynb #4be35b39
+# %% ../nbs/06a_numpy.ipynb #3659c380
 def add(x, y):
     "x + y, elementwise with broadcasting."
-    return _call('add', x, y)
+    return _call2('add', x, y)
 
 def multiply(x, y):
     "x * y, elementwise with broadcasting."
-    return _call('mul', x, y)
+    return _call2('mul', x, y)
 
 def divide(x, y):
     "x / y, elementwise with broadcasting."
-    return _call('div', x, y)
+    return _call2('div', x, y)
 
 def negative(x):
     "-x."
-    return _call('neg', x)
+    return _call1('neg', x)
 
 def subtract(x, y):
     "x - y, composed as x + (-y)."
@@ -140,20 +158,20 @@ def subtract(x, y):
 
 def power(x, y):
     "x ** y, elementwise; the derivative with respect to y uses log(x) and is taken as 0 where x <= 0."
-    return _call('pow', x, y)
+    return _call2('pow', x, y)
 
 def square(x):
     "x * x (numpy's `square`)."
     return multiply(x, x)
 
-# %% ../nbs/06a_numpy.ipynb #9f962a63
+# %% ../nbs/06a_numpy.ipynb #43822d3b
 def exp(x):
     "e ** x."
-    return _call('exp', x)
+    return _call1('exp', x)
 
 def log(x):
     "Natural logarithm."
-    return _call('log', x)
+    return _call1('log', x)
 
 def sqrt(x):
     "Square root, as x ** 0.5."
@@ -161,19 +179,19 @@ def sqrt(x):
 
 def tanh(x):
     "Hyperbolic tangent."
-    return _call('tanh', x)
+    return _call1('tanh', x)
 
 def sigmoid(x):
     "The logistic function 1 / (1 + exp(-x)), computed without overflow."
-    return _call('sigmoid', x)
+    return _call1('sigmoid', x)
 
 def sin(x):
     "Sine."
-    return _call('sin', x)
+    return _call1('sin', x)
 
 def cos(x):
     "Cosine."
-    return _call('cos', x)
+    return _call1('cos', x)
 
 def abs(x):
     "|x|, as x * sign(x) with the sign held constant: the derivative at exactly 0 is 0."
@@ -181,7 +199,7 @@ def abs(x):
 
 def maximum(x, y):
     "Elementwise larger of x and y; at a tie each side gets half of the gradient."
-    return _call('maximum', x, y)
+    return _call2('maximum', x, y)
 
 def minimum(x, y):
     "Elementwise smaller of x and y, as -maximum(-x, -y)."
@@ -191,50 +209,54 @@ def where(condition, x, y):
     "x where `condition` holds, else y (broadcast together); the condition is not differentiated."
     return _call('where', np.asarray(_value_of(condition), dtype=bool), x, y)
 
-# %% ../nbs/06a_numpy.ipynb #290a5276
+# %% ../nbs/06a_numpy.ipynb #464f8b12
+def _ndim(x):
+    "Number of axes of a box, a Tensor or a plain value."
+    return x.tensor.array.ndim if type(x) is Box else np.ndim(_value_of(x))
+
 def _axes(x, axis):
     "`axis` in the form the table's VJPs expect: None, or a sorted tuple of non-negative axes."
-    return _norm_axis(axis, np.ndim(_value_of(x)))
+    return None if axis is None else _norm_axis(axis, _ndim(x))
 
 def sum(x, axis=None, keepdims=False):
     "Sum over `axis` (an int, a tuple, or None for every axis)."
-    return _call('sum', x, axis=_axes(x, axis), keepdims=keepdims)
+    return _call1('sum', x, axis=_axes(x, axis), keepdims=keepdims)
 
 def mean(x, axis=None, keepdims=False):
     "Mean over `axis`, as a sum times 1/count."
-    axes, shape = _axes(x, axis), np.shape(_value_of(x))
-    count = int(np.prod(shape if axes is None else [shape[a] for a in axes]))
+    axes, shape = _axes(x, axis), (x.shape if type(x) is Box else np.shape(_value_of(x)))
+    count = math.prod(shape if axes is None else [shape[a] for a in axes])
     return multiply(sum(x, axes, keepdims), 1.0 / count)
 
 def max(x, axis=None, keepdims=False):
     "Largest entry over `axis`; tied maxima share the gradient equally."
-    return _call('max', x, axis=_axes(x, axis), keepdims=keepdims)
+    return _call1('max', x, axis=_axes(x, axis), keepdims=keepdims)
 
 def logsumexp(x, axis=None, keepdims=False):
     "log(sum(exp(x))) over `axis`, without overflow; its gradient is the softmax of x."
-    return _call('logsumexp', x, axis=_axes(x, axis), keepdims=keepdims)
+    return _call1('logsumexp', x, axis=_axes(x, axis), keepdims=keepdims)
 
 def log_softmax(x, axis=-1):
     "x - logsumexp(x) along one axis: stable log-probabilities."
-    return _call('log_softmax', x, axis=_axes(x, axis)[0])
+    return _call1('log_softmax', x, axis=_axes(x, axis)[0])
 
 def softmax(x, axis=-1):
     "exp(x) / sum(exp(x)) along one axis, as exp(log_softmax(x))."
     return exp(log_softmax(x, axis))
 
-# %% ../nbs/06a_numpy.ipynb #8cbd53ac
+# %% ../nbs/06a_numpy.ipynb #940f3212
 def reshape(x, shape):
     "x with its entries laid out in `shape` (one entry may be -1)."
-    return _call('reshape', x, shape=(shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
+    return _call1('reshape', x, shape=(shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
 
 def transpose(x, axes=None):
     "Permute the axes of x (reverse them if `axes` is None)."
     if axes is not None: axes = tuple(int(a) % builtins.max(np.ndim(_value_of(x)), 1) for a in axes)
-    return _call('transpose', x, axes=axes)
+    return _call1('transpose', x, axes=axes)
 
 def broadcast_to(x, shape):
     "x repeated along new leading axes and stretched size-1 axes until it has `shape`."
-    return _call('broadcast_to', x, shape=tuple(shape))
+    return _call1('broadcast_to', x, shape=tuple(shape))
 
 def expand_dims(x, axis):
     "x with a new axis of length 1 at position `axis`."
@@ -244,7 +266,7 @@ def expand_dims(x, axis):
 
 def getitem(x, index):
     "x[index] for ints, slices, None, ..., integer arrays and boolean masks."
-    return _call('getitem', x, index=_plain_index(index))
+    return _call1('getitem', x, index=_plain_index(index))
 
 def _plain_index(index):
     "An index with boxes and Tensors replaced by their values (an index is never differentiated)."
@@ -267,10 +289,10 @@ def stack(xs, axis=0):
     ndim = len(shapes.pop()) + 1
     return concatenate([expand_dims(x, axis % ndim) for x in xs], axis=axis % ndim)
 
-# %% ../nbs/06a_numpy.ipynb #c3191b43
+# %% ../nbs/06a_numpy.ipynb #d53122f8
 def matmul(x, y):
     "Matrix product with numpy's rules for vectors and stacks of matrices."
-    return _call('matmul', x, y)
+    return _call2('matmul', x, y)
 
 def dot(x, y):
     "numpy's dot for operands with at most two axes in the second one (matmul), or a scalar (multiply)."
@@ -282,7 +304,7 @@ def dot(x, y):
                         'matrices) or rearrange with snp.transpose/snp.reshape first.')
     return matmul(x, y)
 
-# %% ../nbs/06a_numpy.ipynb #5b20e508
+# %% ../nbs/06a_numpy.ipynb #ca5d1c94
 def _on_value(f):
     "Wrap numpy function `f` to run on plain values: for results that carry no derivative."
     def on_value(*args, **kwargs):
