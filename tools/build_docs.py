@@ -112,6 +112,7 @@ NAV_CSS = """<style>
 .sg-pager{display:flex;justify-content:space-between;max-width:1000px;margin:2em auto;font:15px system-ui,sans-serif}
 .sg-pager a{text-decoration:none}
 .jp-Notebook{max-width:1040px;margin:0 auto}
+.jp-RenderedMarkdown pre{background:#f5f5f5;padding:.6em .8em;border-radius:4px}
 .sg-export{font:12px system-ui,sans-serif;color:#6b7280;margin:.8em 0 -.4em .2em}
 details{border-left:3px solid #10b981;padding:.2em .8em;margin:.6em 0;background:#f0fdf4}
 summary{cursor:pointer;font-weight:600}
@@ -141,8 +142,7 @@ def build_site(out: Path):
     exporter = HTMLExporter(template_name='lab', mathjax_url=MATHJAX_URL,
                             exclude_input_prompt=True, exclude_output_prompt=True)
     nbs = [(fn, nbformat.read(fn, as_version=4)) for fn in notebooks()]
-    pages = [(page_name(fn), ('Home' if fn.stem == 'index' else fn.stem.split('_')[0] + ' · ' + title_of(nb, fn)))
-             for fn, nb in nbs]
+    pages = [(page_name(fn), 'Home' if fn.stem == 'index' else fn.stem.replace('_', ' · ', 1)) for fn, nb in nbs]
     shared_css = None
     written = []
     for (fn, nb), (page, _) in zip(nbs, pages):
