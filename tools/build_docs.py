@@ -83,6 +83,9 @@ def process(nb):
             tag = f'<div class="sg-export">exported to <code>{settings()["lib_name"]}.{module}</code></div>'
             cells.append(nbformat.v4.new_markdown_cell(tag, id=f'cell-{i}-tag'))
         if cell.source.strip() or cell.outputs: cells.append(cell)
+    # nbdev's anatomy puts `default_exp` and the imports before the H1 title; a page starts with its title.
+    first_h1 = next((k for k, c in enumerate(cells) if c.cell_type == 'markdown' and re.match(r'\s*#\s', c.source)), 0)
+    cells.insert(0, cells.pop(first_h1))
     nb.cells = cells
     nb.metadata['language_info'] = {'name': 'python', 'pygments_lexer': 'ipython3'}
     return nb
