@@ -4,16 +4,16 @@
 
 # %% auto #0
 __all__ = ['new_trace', 'trace_level', 'Box', 'add', 'multiply', 'divide', 'negative', 'subtract', 'power', 'square', 'exp',
-           'log', 'sqrt', 'tanh', 'sigmoid', 'sin', 'cos', 'abs', 'maximum', 'minimum', 'where', 'sum', 'mean', 'max',
-           'logsumexp', 'log_softmax', 'softmax', 'reshape', 'transpose', 'broadcast_to', 'expand_dims', 'getitem',
-           'concatenate', 'stack', 'matmul', 'dot']
+           'log', 'sqrt', 'tanh', 'sigmoid', 'sin', 'cos', 'abs', 'maximum', 'minimum', 'clip', 'where', 'sum', 'mean',
+           'max', 'min', 'var', 'std', 'logsumexp', 'log_softmax', 'softmax', 'reshape', 'transpose', 'broadcast_to',
+           'expand_dims', 'getitem', 'concatenate', 'stack', 'matmul', 'dot']
 
-# %% ../nbs/06a_numpy.ipynb #3b654cef
+# %% ../nbs/06a_numpy.ipynb #1c025c2f
 import builtins, math
 import numpy as np
 from .tensor import Tensor, PRIMITIVES, apply, _norm_axis
 
-# %% ../nbs/06a_numpy.ipynb #55e04b7a
+# %% ../nbs/06a_numpy.ipynb #9573c7f9
 def _call(name, *args, **params):
     "Run primitive `name` on `args`: plain numpy if nothing is traced, else through the engine (boxed if traced)."
     prim = PRIMITIVES[name]
@@ -25,7 +25,7 @@ def _call(name, *args, **params):
     if any(isinstance(a, Tensor) for a in args): return apply(prim, *args, **params)
     return prim.forward(*args, **params)
 
-# %% ../nbs/06a_numpy.ipynb #63574916
+# %% ../nbs/06a_numpy.ipynb #37e0c364
 def _call1(name, x, **params):
     "`_call` for one argument."
     if type(x) is Box: return Box(apply(PRIMITIVES[name], x.tensor, **params), x.level)
@@ -40,7 +40,7 @@ def _call2(name, x, y):
     if type(y) is Box: return Box(apply(PRIMITIVES[name], x, y.tensor), y.level)
     return _call(name, x, y)
 
-# %% ../nbs/06a_numpy.ipynb #1817a38d
+# %% ../nbs/06a_numpy.ipynb #cdecc2f2
 _trace_level = 0   # number of `grad`-like calls currently running their function
 
 class new_trace:
@@ -57,7 +57,7 @@ def trace_level():
     "How many traces are open right now (0 outside any `grad` call)."
     return _trace_level
 
-# %% ../nbs/06a_numpy.ipynb #b70e8a91
+# %% ../nbs/06a_numpy.ipynb #e5fc6fd7
 class Box:
     "A value traced by `grad`: a Tensor node plus the level of the trace that owns it. Behaves like a numpy array."
     __slots__ = ('tensor', 'level')
@@ -112,6 +112,8 @@ class Box:
     def sum(self, axis=None, keepdims=False): return sum(self, axis=axis, keepdims=keepdims)
     def mean(self, axis=None, keepdims=False): return mean(self, axis=axis, keepdims=keepdims)
     def max(self, axis=None, keepdims=False): return max(self, axis=axis, keepdims=keepdims)
+    def min(self, axis=None, keepdims=False): return min(self, axis=axis, keepdims=keepdims)
+    def clip(self, low, high): return clip(self, low, high)
     def reshape(self, *shape): return reshape(self, shape[0] if len(shape) == 1 else shape)
     def transpose(self, *axes): return transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
     @property
@@ -135,7 +137,7 @@ def _value_of(x):
     "The plain value of a box, a Tensor, or anything else."
     return x.value if type(x) is Box else x.array if isinstance(x, Tensor) else x
 
-# %% ../nbs/06a_numpy.ipynb #3659c380
+# %% ../nbs/06a_numpy.ipynb #de7b5913
 def add(x, y):
     "x + y, elementwise with broadcasting."
     return _call2('add', x, y)
@@ -164,7 +166,7 @@ def square(x):
     "x * x (numpy's `square`)."
     return multiply(x, x)
 
-# %% ../nbs/06a_numpy.ipynb #43822d3b
+# %% ../nbs/06a_numpy.ipynb #10bfe82f
 def exp(x):
     "e ** x."
     return _call1('exp', x)
@@ -205,11 +207,15 @@ def minimum(x, y):
     "Elementwise smaller of x and y, as -maximum(-x, -y)."
     return negative(maximum(negative(x), negative(y)))
 
+def clip(x, low, high):
+    "x limited to [low, high], as minimum(maximum(x, low), high)."
+    return minimum(maximum(x, low), high)
+
 def where(condition, x, y):
     "x where `condition` holds, else y (broadcast together); the condition is not differentiated."
     return _call('where', np.asarray(_value_of(condition), dtype=bool), x, y)
 
-# %% ../nbs/06a_numpy.ipynb #464f8b12
+# %% ../nbs/06a_numpy.ipynb #b08d1f8c
 def _ndim(x):
     "Number of axes of a box, a Tensor or a plain value."
     return x.tensor.array.ndim if type(x) is Box else np.ndim(_value_of(x))
@@ -232,6 +238,19 @@ def max(x, axis=None, keepdims=False):
     "Largest entry over `axis`; tied maxima share the gradient equally."
     return _call1('max', x, axis=_axes(x, axis), keepdims=keepdims)
 
+def min(x, axis=None, keepdims=False):
+    "Smallest entry over `axis`, as -max(-x)."
+    return negative(max(negative(x), axis=axis, keepdims=keepdims))
+
+def var(x, axis=None, keepdims=False):
+    "Variance over `axis` (the mean squared deviation from the mean)."
+    deviation = subtract(x, mean(x, axis=axis, keepdims=True))
+    return mean(square(deviation), axis=axis, keepdims=keepdims)
+
+def std(x, axis=None, keepdims=False):
+    "Standard deviation over `axis`, the square root of `var` (its derivative is infinite where the variance is 0)."
+    return sqrt(var(x, axis=axis, keepdims=keepdims))
+
 def logsumexp(x, axis=None, keepdims=False):
     "log(sum(exp(x))) over `axis`, without overflow; its gradient is the softmax of x."
     return _call1('logsumexp', x, axis=_axes(x, axis), keepdims=keepdims)
@@ -244,7 +263,7 @@ def softmax(x, axis=-1):
     "exp(x) / sum(exp(x)) along one axis, as exp(log_softmax(x))."
     return exp(log_softmax(x, axis))
 
-# %% ../nbs/06a_numpy.ipynb #940f3212
+# %% ../nbs/06a_numpy.ipynb #aadc59be
 def reshape(x, shape):
     "x with its entries laid out in `shape` (one entry may be -1)."
     return _call1('reshape', x, shape=(shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
@@ -289,7 +308,7 @@ def stack(xs, axis=0):
     ndim = len(shapes.pop()) + 1
     return concatenate([expand_dims(x, axis % ndim) for x in xs], axis=axis % ndim)
 
-# %% ../nbs/06a_numpy.ipynb #d53122f8
+# %% ../nbs/06a_numpy.ipynb #7000b922
 def matmul(x, y):
     "Matrix product with numpy's rules for vectors and stacks of matrices."
     return _call2('matmul', x, y)
@@ -304,7 +323,7 @@ def dot(x, y):
                         'matrices) or rearrange with snp.transpose/snp.reshape first.')
     return matmul(x, y)
 
-# %% ../nbs/06a_numpy.ipynb #ca5d1c94
+# %% ../nbs/06a_numpy.ipynb #ca914540
 def _on_value(f):
     "Wrap numpy function `f` to run on plain values: for results that carry no derivative."
     def on_value(*args, **kwargs):
@@ -318,7 +337,8 @@ _UFUNCS_ON_VALUES = (np.greater, np.greater_equal, np.less, np.less_equal, np.eq
                      np.sign, np.isfinite, np.isnan, np.isinf)
 _UFUNCS.update({u: _on_value(u) for u in _UFUNCS_ON_VALUES})
 
-_FUNCTIONS = {np.sum: sum, np.mean: mean, np.max: max, np.amax: max, np.dot: dot, np.reshape: reshape,
+_FUNCTIONS = {np.sum: sum, np.mean: mean, np.max: max, np.amax: max, np.min: min, np.amin: min, np.var: var,
+              np.std: std, np.clip: clip, np.dot: dot, np.reshape: reshape,
               np.transpose: transpose, np.broadcast_to: broadcast_to, np.expand_dims: expand_dims,
               np.concatenate: concatenate, np.stack: stack, np.where: where}
 _FUNCTIONS.update({f: _on_value(f) for f in (np.shape, np.ndim, np.size, np.zeros_like, np.ones_like)})

@@ -166,3 +166,26 @@ def test_against_hips_autograd_if_installed():
     ours = hessian(lambda a: np.sum(np.tanh(a) ** 2 * np.exp(-a)))(x)
     theirs = ag.hessian(lambda a: anp.sum(anp.tanh(a) ** 2 * anp.exp(-a)))(x)
     np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+def test_value_kept_from_a_finished_inner_trace_is_refused():
+    kept = []
+
+    def keeps_its_box(y):
+        kept.append(y)
+        return y * y
+    with pytest.raises(RuntimeError, match='already finished'):
+        grad(lambda x: grad(keeps_its_box)(x) + kept[-1])(1.0)
+    assert trace_level() == 0
+
+
+def test_more_numpy_functions_dispatch():
+    x = np.array([[0.3, -1.2, 2.0], [0.1, 0.7, -0.4]])
+    g = grad(lambda a: np.min(a) + np.sum(np.clip(a, -0.5, 0.5)) + np.var(a) + np.std(a[0]))(x)
+    h = 1e-6
+    fd = np.zeros_like(x)
+    fn = lambda a: np.min(a) + np.sum(np.clip(a, -0.5, 0.5)) + np.var(a) + np.std(a[0])
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x); e[i] = h
+        fd[i] = (fn(x + e) - fn(x - e)) / (2 * h)
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
