@@ -189,3 +189,27 @@ def test_more_numpy_functions_dispatch():
         e = np.zeros_like(x); e[i] = h
         fd[i] = (fn(x + e) - fn(x - e)) / (2 * h)
     np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_graphs_are_freed_by_reference_counting():
+    import gc, weakref
+    seen = []
+
+    def f(a):
+        out = np.sum(np.tanh(a) * a)
+        seen.append(weakref.ref(out.tensor))
+        return out
+    gc.disable()
+    try:
+        for _ in range(3):
+            grad(f)(np.ones(5))
+            hessian(f)(np.ones(2))
+            jvp(f)(np.ones(3), np.ones(3))
+        assert all(r() is None for r in seen), 'a graph outlived its grad call (reference cycle?)'
+    finally:
+        gc.enable()
+
+
+def test_list_of_boxes_error_points_to_stack():
+    with pytest.raises(TypeError, match='snp.stack'):
+        grad(lambda a: np.sum(np.array([a, a])))(1.0)
