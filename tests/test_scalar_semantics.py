@@ -1,0 +1,226 @@
+"""Bad input and the semantics users trip over, for the scalar engine (scratchgrad.variable / backprop / graph / mlp)."""
+import gc
+import math
+import os
+import sys
+import weakref
+
+import numpy as np
+import pytest
+
+from scratchgrad.backprop import backward, check_gradient, get_gradient, topo_ordered_nodes, zero_grad
+from scratchgrad.graph import draw_graph
+from scratchgrad.mlp import MLP, binary_crossentropy, fit
+from scratchgrad.variable import Variable, var_dot, var_sum
+
+
+# ---- bad input -------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("value, type_name", [("a", "str"), ([1, 2], "list"), (np.array([1.0, 2.0]), "numpy.ndarray"),
+                                              (None, "NoneType"), (1 + 2j, "complex"), (True, "bool")])
+def test_non_numeric_value_is_a_type_error_naming_the_type(value, type_name):
+    with pytest.raises(TypeError, match=type_name.replace(".", r"\.")):
+        Variable(value)
+
+
+def test_numpy_scalars_and_ints_become_floats():
+    for v in (3, np.float32(0.5), np.int64(7), np.float64(2.5)):
+        assert type(Variable(v).value) is float
+    assert Variable(np.float32(0.5)).value == 0.5
+
+
+def test_operand_errors_name_the_operation():
+    v = Variable(2.0)
+    with pytest.raises(TypeError, match=r"\*: expected a real number, got str"):
+        v * "x"
+    with pytest.raises(TypeError, match=r"-: expected a real number, got list"):
+        [1] - v
+
+
+def test_log_of_non_positive_raises_value_error_with_value():
+    with pytest.raises(ValueError, match=r"log: the input must be positive, got 0\.0"):
+        Variable(0.0).log()
+    with pytest.raises(ValueError, match=r"got -2\.0 for Variable 'p'"):
+        Variable(-2.0, name="p").log()
+
+
+def test_division_by_zero_variable():
+    with pytest.raises(ZeroDivisionError, match=r"/: division by zero in 1\.0 / 0\.0 .*'den'"):
+        Variable(1.0) / Variable(0.0, name="den")
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        3 / Variable(0.0)
+
+
+def test_exp_overflow_names_op_and_value():
+    with pytest.raises(OverflowError, match=r"exp: exp\(710\.0\) overflows"):
+        Variable(710.0).exp()
+    assert math.isfinite(Variable(709.0).exp().value)
+
+
+def test_pow_without_real_result():
+    with pytest.raises(ValueError, match="no real value"):
+        Variable(-8.0) ** 0.5
+    with pytest.raises(ZeroDivisionError, match="divides by zero"):
+        Variable(0.0) ** -1
+
+
+def test_get_gradient_on_non_variable_is_a_type_error():
+    for thing in (3.0, "f", [Variable(1.0)], None):
+        with pytest.raises(TypeError, match="get_gradient: expected a Variable"):
+            get_gradient(thing)
+
+
+def test_tensor_is_refused_by_scalar_backprop():
+    tensor = pytest.importorskip("scratchgrad.tensor")
+    with pytest.raises(TypeError, match="expected a Variable, got Tensor"):
+        get_gradient(tensor.Tensor([1.0, 2.0]))
+
+
+# ---- reuse -------------------------------------------------------------------------------------------------------------
+def test_reused_node_gets_the_sum_of_its_paths():
+    x, a, b, c = Variable(3.0), Variable(2.0), Variable(5.0), Variable(-4.0)
+    assert get_gradient(x * x)[x] == 6.0
+    assert get_gradient(x + x)[x] == 2.0
+    g = get_gradient(a * b + a * c)
+    assert (g[a], g[b], g[c]) == (1.0, 2.0, 2.0)
+    assert get_gradient(var_sum(x, x, x))[x] == 3.0
+    assert get_gradient(var_dot([x, x], [x, a]))[x] == 2 * 3.0 + 2.0
+
+
+# ---- backward twice, zero_grad -----------------------------------------------------------------------------------------
+def test_backward_accumulates_and_zero_grad_resets_every_node():
+    a, b = Variable(3.0), Variable(4.0)
+    c = a + b
+    f = c * (a * b)
+    f.backward()
+    assert (a.grad, b.grad, c.grad, f.grad) == (40.0, 33.0, 12.0, 1.0)
+    f.backward()
+    assert (a.grad, b.grad, c.grad, f.grad) == (80.0, 66.0, 24.0, 2.0)
+    f.zero_grad()
+    assert all(n.grad is None for n in topo_ordered_nodes(f))
+    backward(f)
+    assert (a.grad, b.grad) == (40.0, 33.0)
+    zero_grad(f)
+    assert a.grad is None
+
+
+def test_backward_works_with_only_the_variable_import():
+    import subprocess
+    code = ("from scratchgrad.variable import Variable\n"
+            "a = Variable(3.0); f = a * a + 1\nf.backward()\nassert a.grad == 6.0, a.grad\nprint('ok')")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+# ---- reflected operators -----------------------------------------------------------------------------------------------
+def test_reflected_operators_values_and_both_gradients():
+    v, w = Variable(4.0), Variable(0.5)
+    cases = [(lambda v: 3 - v, -1.0, -1.0), (lambda v: 3 / v, 0.75, -3 / 16),
+             (lambda v: 2 ** v, 16.0, 16 * math.log(2)), (lambda v: 3 + v, 7.0, 1.0), (lambda v: 3 * v, 12.0, 3.0)]
+    for fn, value, dv in cases:
+        out = fn(v)
+        assert out.value == pytest.approx(value, rel=1e-15)
+        assert get_gradient(out)[v] == pytest.approx(dv, rel=1e-12)
+        assert check_gradient(fn, [4.0]) < 1e-6
+    out = v ** w
+    g = get_gradient(out)
+    assert out.value == pytest.approx(2.0)
+    assert g[v] == pytest.approx(0.5 * 4.0 ** -0.5) and g[w] == pytest.approx(2.0 * math.log(4.0))
+    assert check_gradient(lambda a, b: a ** b, [4.0, 0.5]) < 1e-6
+    # the constant base of 2 ** v is a leaf of its own with gradient v * 2 ** (v - 1)
+    p = 2 ** v
+    assert get_gradient(p)[p.parents[0]] == pytest.approx(4.0 * 2.0 ** 3)
+    assert (np.float64(2.0) - v).value == -2.0
+
+
+# ---- kinks and saturation ----------------------------------------------------------------------------------------------
+def test_relu_derivative_at_zero_is_zero():
+    x = Variable(0.0)
+    assert get_gradient(x.relu())[x] == 0.0
+    assert get_gradient(Variable(1e-12).relu()).popitem()[1] in (1.0,)
+
+
+@pytest.mark.parametrize("x", [1000.0, -1000.0, 1e300, -1e300])
+def test_tanh_and_sigmoid_saturate_without_overflow(x):
+    v = Variable(x)
+    t, s = v.tanh(), v.sigmoid()
+    assert t.value == math.copysign(1.0, x) and s.value == (1.0 if x > 0 else 0.0)
+    gt, gs = get_gradient(t)[v], get_gradient(s)[v]
+    assert math.isfinite(gt) and math.isfinite(gs) and gt == 0.0 and gs == 0.0
+
+
+def test_sigmoid_is_accurate_for_large_negative_inputs():
+    assert Variable(-700.0).sigmoid().value == pytest.approx(math.exp(-700.0), rel=1e-12)
+
+
+def test_binary_crossentropy_on_saturated_sigmoid_stays_finite():
+    loss = binary_crossentropy(0, Variable(1000.0).sigmoid())
+    assert loss.value == pytest.approx(1000.0)
+    z = loss.parents[0]
+    assert get_gradient(loss)[z] == pytest.approx(1.0)
+
+
+# ---- depth and memory --------------------------------------------------------------------------------------------------
+def test_deep_chain_no_recursion_and_freed_by_refcount():
+    x = Variable(0.5)
+    y = x
+    for _ in range(200_000):
+        y = y + x
+    assert get_gradient(y)[x] == 200_001.0
+    gc.disable()
+    try:
+        probe = weakref.ref(y.parents[0])
+        del y
+        assert probe() is None        # freed without the cyclic collector
+    finally:
+        gc.enable()
+
+
+def test_training_step_creates_no_cycles():
+    model = MLP(2, [4, 1], seed=0)
+    gc.collect()
+    gc.disable()
+    try:
+        fit(model, [[0.1, 0.2], [0.3, -0.4]] * 4, [0, 1] * 4, epochs=2, batch_size=4, progress=False)
+        assert gc.collect() == 0      # nothing for the cyclic collector to find
+    finally:
+        gc.enable()
+
+
+# ---- drawing -----------------------------------------------------------------------------------------------------------
+def test_draw_graph_big_graph_is_capped_and_says_so():
+    y = Variable(1.0)
+    for _ in range(5000):
+        y = (y * 0.9).tanh()
+    g = draw_graph(y)
+    assert "showing 300 of 15,001 nodes" in g.source
+    assert g.source.count('[label="{') == 300
+
+
+def test_draw_graph_is_deterministic_and_renders():
+    a, b = Variable(3.0, name="a"), Variable(4.0, name="b")
+    f = (a + b) * (a * b)
+    f.backward()
+    g = draw_graph(f)
+    assert g.source == draw_graph(f).source
+    assert "grad 40" in g.source
+    if __import__("shutil").which("dot"):
+        assert g.pipe(format="svg").startswith(b"<?xml")
+
+
+def test_draw_graph_without_dot_shows_source_and_hint(monkeypatch):
+    g = draw_graph(Variable(2.0) * 3)
+    monkeypatch.setenv("PATH", "")
+    bundle = g._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("digraph") and "Install Graphviz" in bundle["text/plain"]
+
+
+def test_draw_graph_of_real_tensors():
+    tensor = pytest.importorskip("scratchgrad.tensor")
+    W = tensor.Tensor(np.ones((3, 2)), name="W")
+    x = tensor.Tensor(np.ones(2), name="x")
+    out = (W @ x).sum()
+    out.backward(retain_graph=True)      # the Tensor engine frees its graph after backward by default
+    src = draw_graph(out).source.replace("\\", "")
+    assert "W | (3, 2) float64 | grad (3, 2)" in src
+    assert "() float64 = 6" in src
