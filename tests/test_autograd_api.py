@@ -213,3 +213,17 @@ def test_graphs_are_freed_by_reference_counting():
 def test_list_of_boxes_error_points_to_stack():
     with pytest.raises(TypeError, match='snp.stack'):
         grad(lambda a: np.sum(np.array([a, a])))(1.0)
+
+
+def test_every_operator_nests_inside_every_other():
+    x = np.array([0.3, -0.8, 1.1])
+    np.testing.assert_allclose(grad(lambda a: np.sum(jacobian(np.sin)(a)))(x), -np.sin(x), rtol=1e-12)
+    np.testing.assert_allclose(grad(lambda a: np.sum(jacobian(np.sin, mode='forward')(a)))(x), -np.sin(x), rtol=1e-12)
+    np.testing.assert_allclose(jacobian(lambda a: jvp(np.sin)(a, np.ones(3))[1])(x), np.diag(-np.sin(x)), atol=1e-12)
+    np.testing.assert_allclose(jacobian(lambda a: hvp(lambda b: np.sum(b**4))(a, np.ones(3)))(x), np.diag(24 * x),
+                               atol=1e-12)
+    np.testing.assert_allclose(hessian(lambda a: np.sum(hessian(lambda b: np.sum(b**4))(a)))(x), 24 * np.eye(3),
+                               atol=1e-10)
+    v, g = value_and_grad(lambda a: grad(np.sin)(a))(0.3)
+    assert abs(v - np.cos(0.3)) < 1e-15 and abs(g + np.sin(0.3)) < 1e-15
+    assert grad(lambda a: jvp(lambda b: b**3)(a, a)[1])(2.0) == 36.0      # the tangent itself is traced: 3a^2 * a
