@@ -8,12 +8,12 @@ __all__ = ['new_trace', 'trace_level', 'Box', 'add', 'multiply', 'divide', 'nega
            'max', 'min', 'var', 'std', 'logsumexp', 'log_softmax', 'softmax', 'reshape', 'transpose', 'broadcast_to',
            'expand_dims', 'getitem', 'concatenate', 'stack', 'matmul', 'dot']
 
-# %% ../nbs/06a_numpy.ipynb #75250133
+# %% ../nbs/06a_numpy.ipynb #9b10dc5c
 import builtins, math
 import numpy as np
 from .tensor import Tensor, PRIMITIVES, apply, _norm_axis
 
-# %% ../nbs/06a_numpy.ipynb #0c132fa7
+# %% ../nbs/06a_numpy.ipynb #e4006d36
 def _call(name, *args, **params):
     "Run primitive `name` on `args`: plain numpy if nothing is traced, else through the engine (boxed if traced)."
     prim = PRIMITIVES[name]
@@ -25,7 +25,7 @@ def _call(name, *args, **params):
     if any(isinstance(a, Tensor) for a in args): return apply(prim, *args, **params)
     return prim.forward(*args, **params)
 
-# %% ../nbs/06a_numpy.ipynb #176d8e1d
+# %% ../nbs/06a_numpy.ipynb #2bf50f34
 def _call1(name, x, **params):
     "`_call` for one argument."
     if type(x) is Box: return Box(apply(PRIMITIVES[name], x.tensor, **params), x.level)
@@ -40,7 +40,7 @@ def _call2(name, x, y):
     if type(y) is Box: return Box(apply(PRIMITIVES[name], x, y.tensor), y.level)
     return _call(name, x, y)
 
-# %% ../nbs/06a_numpy.ipynb #e4b6f81d
+# %% ../nbs/06a_numpy.ipynb #5aade8a6
 _trace_level = 0   # number of `grad`-like calls currently running their function
 
 class new_trace:
@@ -57,7 +57,7 @@ def trace_level():
     "How many traces are open right now (0 outside any `grad` call)."
     return _trace_level
 
-# %% ../nbs/06a_numpy.ipynb #ed8193a0
+# %% ../nbs/06a_numpy.ipynb #42226c9d
 class Box:
     "A value traced by `grad`: a Tensor node plus the level of the trace that owns it. Behaves like a numpy array."
     __slots__ = ('tensor', 'level')
@@ -138,7 +138,7 @@ def _value_of(x):
     "The plain value of a box, a Tensor, or anything else."
     return x.value if type(x) is Box else x.array if isinstance(x, Tensor) else x
 
-# %% ../nbs/06a_numpy.ipynb #89e7d6fe
+# %% ../nbs/06a_numpy.ipynb #59fc432b
 def add(x, y):
     "x + y, elementwise with broadcasting."
     return _call2('add', x, y)
@@ -167,7 +167,7 @@ def square(x):
     "x * x (numpy's `square`)."
     return multiply(x, x)
 
-# %% ../nbs/06a_numpy.ipynb #58f81949
+# %% ../nbs/06a_numpy.ipynb #46566588
 def exp(x):
     "e ** x."
     return _call1('exp', x)
@@ -216,7 +216,7 @@ def where(condition, x, y):
     "x where `condition` holds, else y (broadcast together); the condition is not differentiated."
     return _call('where', np.asarray(_value_of(condition), dtype=bool), x, y)
 
-# %% ../nbs/06a_numpy.ipynb #b2291395
+# %% ../nbs/06a_numpy.ipynb #d5cd365b
 def _ndim(x):
     "Number of axes of a box, a Tensor or a plain value."
     return x.tensor.array.ndim if type(x) is Box else np.ndim(_value_of(x))
@@ -264,7 +264,7 @@ def softmax(x, axis=-1):
     "exp(x) / sum(exp(x)) along one axis, as exp(log_softmax(x))."
     return exp(log_softmax(x, axis))
 
-# %% ../nbs/06a_numpy.ipynb #b0718736
+# %% ../nbs/06a_numpy.ipynb #bf217559
 def reshape(x, shape):
     "x with its entries laid out in `shape` (one entry may be -1)."
     return _call1('reshape', x, shape=(shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
@@ -309,7 +309,7 @@ def stack(xs, axis=0):
     ndim = len(shapes.pop()) + 1
     return concatenate([expand_dims(x, axis % ndim) for x in xs], axis=axis % ndim)
 
-# %% ../nbs/06a_numpy.ipynb #202dac7a
+# %% ../nbs/06a_numpy.ipynb #3af1236b
 def matmul(x, y):
     "Matrix product with numpy's rules for vectors and stacks of matrices."
     return _call2('matmul', x, y)
@@ -324,7 +324,7 @@ def dot(x, y):
                         'matrices) or rearrange with snp.transpose/snp.reshape first.')
     return matmul(x, y)
 
-# %% ../nbs/06a_numpy.ipynb #e470d6ab
+# %% ../nbs/06a_numpy.ipynb #58d0e829
 def _on_value(f):
     "Wrap numpy function `f` to run on plain values: for results that carry no derivative."
     def on_value(*args, **kwargs):
