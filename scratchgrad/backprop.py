@@ -6,10 +6,10 @@
 __all__ = ['topo_ordered_nodes', 'get_gradient', 'backward', 'zero_grad', 'numerical_gradient', 'relative_error',
            'check_gradient']
 
-# %% ../nbs/02_backprop.ipynb #70f01386
+# %% ../nbs/02_backprop.ipynb #6db42990
 from .variable import Variable
 
-# %% ../nbs/02_backprop.ipynb #731262ed
+# %% ../nbs/02_backprop.ipynb #b036d603
 def _is_variable(x):
     "A scalar graph node: a Variable (or a class with the same `parents` and `partials`, e.g. while developing it)."
     return isinstance(x, Variable) or (hasattr(type(x), "partials") and hasattr(type(x), "parents"))
@@ -24,7 +24,7 @@ def topo_ordered_nodes(root):
         node = stack[-1]
         if node not in entered:                 # first visit: its inputs go on top and finish first
             entered.add(node)
-            for parent in node.parents:
+            for parent in reversed(node.parents):   # reversed: the first input ends up on top, and comes first
                 if parent not in entered: stack.append(parent)
         else:                                   # second visit: every input is finished
             stack.pop()
@@ -33,7 +33,7 @@ def topo_ordered_nodes(root):
                 order.append(node)
     return order
 
-# %% ../nbs/02_backprop.ipynb #e72c1007
+# %% ../nbs/02_backprop.ipynb #ee99ffeb
 def get_gradient(root):
     "A dict mapping every node of `root`'s graph to d root / d node (reverse-mode backpropagation)."
     if not _is_variable(root):
@@ -48,7 +48,7 @@ def get_gradient(root):
             grads[parent] = get(parent, 0.0) + partial * g    # chain rule; terms from several paths add up
     return grads
 
-# %% ../nbs/02_backprop.ipynb #dbc77c40
+# %% ../nbs/02_backprop.ipynb #8994a000
 def backward(root):
     "Add d root / d node to `.grad` of every node of `root`'s graph (None counts as 0), like PyTorch."
     for node, g in get_gradient(root).items():
@@ -59,7 +59,7 @@ def zero_grad(root):
     for node in topo_ordered_nodes(root):
         node.grad = None
 
-# %% ../nbs/02_backprop.ipynb #64308f43
+# %% ../nbs/02_backprop.ipynb #f13d3234
 def _value(out, fname):
     if isinstance(out, Variable): return out.value
     if isinstance(out, (int, float)): return float(out)
