@@ -5,16 +5,17 @@
 # %% auto #0
 __all__ = ['Neuron', 'Layer', 'MLP', 'binary_crossentropy', 'fit', 'accuracy']
 
-# %% ../nbs/03_mlp.ipynb #99318247
+# %% ../nbs/03_mlp.ipynb #e49ea0fa
 import math
 import random
+import sys
 
-from fastprogress.fastprogress import progress_bar
+from fastprogress import fastprogress
 
 from .variable import Variable, var_dot, var_sum
 from .backprop import get_gradient
 
-# %% ../nbs/03_mlp.ipynb #491b8df1
+# %% ../nbs/03_mlp.ipynb #51b65ebf
 class Neuron:
     "A weighted sum of the inputs plus a bias, as one `var_dot` node."
     def __init__(self, n_inputs, rng=None):
@@ -30,7 +31,7 @@ class Neuron:
     def parameters(self):
         return self.weights + [self.bias]
 
-# %% ../nbs/03_mlp.ipynb #1d7092fc
+# %% ../nbs/03_mlp.ipynb #f45bf5c7
 _ACTIVATIONS = {"relu": Variable.relu, "sigmoid": Variable.sigmoid, "tanh": Variable.tanh, None: None}
 
 class Layer:
@@ -84,7 +85,7 @@ class MLP:
         widths = [len(layer.neurons) for layer in self.layers]
         return f"MLP({self.n_inputs}, {widths}, output_activation={self.layers[-1].activation!r})"
 
-# %% ../nbs/03_mlp.ipynb #8a1e4ee1
+# %% ../nbs/03_mlp.ipynb #de7631eb
 def _stable_sigmoid(z):
     return 1.0 / (1.0 + math.exp(-z)) if z >= 0.0 else math.exp(z) / (1.0 + math.exp(z))
 
@@ -107,7 +108,7 @@ def binary_crossentropy(y_true, y_pred, eps=1e-12):
     loss = -(y * math.log(p) + (1.0 - y) * math.log(1.0 - p))
     return Variable(loss, [(y_pred, (p - y) / (p * (1.0 - p)))], op="bce")
 
-# %% ../nbs/03_mlp.ipynb #81563d96
+# %% ../nbs/03_mlp.ipynb #f0e8e5e7
 def fit(model,               # an MLP (anything callable on one example with a `.parameters()` list)
         X, y,                # examples (sequences of numbers) and their labels
         epochs=20,
@@ -126,7 +127,8 @@ def fit(model,               # an MLP (anything callable on one example with a `
     lr_end = lr if lr_end is None else lr_end
     velocity = [0.0] * len(params)
     history = []
-    epoch_iter = progress_bar(range(epochs)) if progress else range(epochs)
+    live = progress and (fastprogress.IN_NOTEBOOK or sys.stdout.isatty())
+    epoch_iter = fastprogress.progress_bar(range(epochs)) if live else range(epochs)
     for epoch in epoch_iter:
         rng.shuffle(order)
         for start in range(0, len(order), batch_size):
@@ -139,7 +141,10 @@ def fit(model,               # an MLP (anything callable on one example with a `
                 velocity[i] = momentum * velocity[i] + grads.get(p, 0.0)   # 0 for a parameter the loss does not use
                 p.value -= step_lr * velocity[i]
             history.append(loss.value)
-        if progress: epoch_iter.comment = f"loss {sum(history[-5:]) / len(history[-5:]):.3f}"
+        recent = sum(history[-5:]) / len(history[-5:])
+        if live: epoch_iter.comment = f"loss {recent:.3f}"
+        elif progress and ((epoch + 1) % max(1, epochs // 5) == 0 or epoch + 1 == epochs):
+            print(f"epoch {epoch + 1:>3}/{epochs}  step {len(history):>5}  loss {recent:.4f}")
     return history
 
 def accuracy(model, X, y):
