@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['Neuron', 'Layer', 'MLP', 'binary_crossentropy', 'fit', 'accuracy']
 
-# %% ../nbs/03_mlp.ipynb #e49ea0fa
+# %% ../nbs/03_mlp.ipynb #eca7ad84
 import math
 import random
 import sys
@@ -15,7 +15,7 @@ from fastprogress import fastprogress
 from .variable import Variable, var_dot, var_sum
 from .backprop import get_gradient
 
-# %% ../nbs/03_mlp.ipynb #51b65ebf
+# %% ../nbs/03_mlp.ipynb #4c6afee0
 class Neuron:
     "A weighted sum of the inputs plus a bias, as one `var_dot` node."
     def __init__(self, n_inputs, rng=None):
@@ -31,7 +31,7 @@ class Neuron:
     def parameters(self):
         return self.weights + [self.bias]
 
-# %% ../nbs/03_mlp.ipynb #f45bf5c7
+# %% ../nbs/03_mlp.ipynb #c8061f40
 _ACTIVATIONS = {"relu": Variable.relu, "sigmoid": Variable.sigmoid, "tanh": Variable.tanh, None: None}
 
 class Layer:
@@ -85,7 +85,7 @@ class MLP:
         widths = [len(layer.neurons) for layer in self.layers]
         return f"MLP({self.n_inputs}, {widths}, output_activation={self.layers[-1].activation!r})"
 
-# %% ../nbs/03_mlp.ipynb #de7631eb
+# %% ../nbs/03_mlp.ipynb #d5cb0109
 def _stable_sigmoid(z):
     return 1.0 / (1.0 + math.exp(-z)) if z >= 0.0 else math.exp(z) / (1.0 + math.exp(z))
 
@@ -108,7 +108,7 @@ def binary_crossentropy(y_true, y_pred, eps=1e-12):
     loss = -(y * math.log(p) + (1.0 - y) * math.log(1.0 - p))
     return Variable(loss, [(y_pred, (p - y) / (p * (1.0 - p)))], op="bce")
 
-# %% ../nbs/03_mlp.ipynb #f0e8e5e7
+# %% ../nbs/03_mlp.ipynb #df948554
 def fit(model,               # an MLP (anything callable on one example with a `.parameters()` list)
         X, y,                # examples (sequences of numbers) and their labels
         epochs=20,

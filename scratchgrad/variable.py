@@ -6,12 +6,12 @@
 __all__ = ['Variable', 'var_add', 'var_sub', 'var_neg', 'var_mul', 'var_div', 'var_pow', 'var_exp', 'var_log', 'var_tanh',
            'var_sigmoid', 'var_relu', 'var_sum', 'var_dot']
 
-# %% ../nbs/00_variable.ipynb #dc06a8e7
+# %% ../nbs/00_variable.ipynb #baad5019
 import math
 import numbers
 import operator
 
-# %% ../nbs/00_variable.ipynb #6f90dd03
+# %% ../nbs/00_variable.ipynb #291425bb
 class Variable:
     "A scalar value that records the inputs it was computed from and the local partial derivatives."
     __slots__ = ("value", "_parents", "_partials", "name", "op", "grad", "__weakref__")
@@ -81,7 +81,7 @@ class Variable:
         from scratchgrad.backprop import zero_grad
         zero_grad(self)
 
-# %% ../nbs/00_variable.ipynb #b35278c2
+# %% ../nbs/00_variable.ipynb #eaa4e156
 def _type_name(x):
     t = type(x)
     return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
@@ -101,7 +101,7 @@ def _check_pair(pair):
     if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Variable)):
         raise TypeError(f"Variable: local_grad must hold (Variable, partial derivative) pairs, got {pair!r:.60}")
 
-# %% ../nbs/00_variable.ipynb #fe949363
+# %% ../nbs/00_variable.ipynb #3ca7dda5
 _new = object.__new__
 
 def _node(value, parents, partials, op):
@@ -119,7 +119,7 @@ def _who(v):
     "How to refer to a Variable in an error message."
     return f"Variable {v.name!r}" if v.name else "an unnamed Variable"
 
-# %% ../nbs/00_variable.ipynb #e1cf8de7
+# %% ../nbs/00_variable.ipynb #6ce6555a
 def var_add(a, b):
     "a + b as one node; both partials are 1."
     if type(a) is not Variable: a = _lift(a, "+")
@@ -136,7 +136,7 @@ def var_neg(a):
     "-a; partial -1."
     return _node(-a.value, (a,), (-1.0,), "neg")
 
-# %% ../nbs/00_variable.ipynb #b05cbc93
+# %% ../nbs/00_variable.ipynb #95208098
 def var_mul(a, b):
     "a * b; the partial for each input is the other input's value."
     if type(a) is not Variable: a = _lift(a, "*")
@@ -155,7 +155,7 @@ def var_div(a, b):
     q = x / y
     return _node(q, (a, b), (1.0 / y, -q / y), "/")
 
-# %% ../nbs/00_variable.ipynb #a35c2d27
+# %% ../nbs/00_variable.ipynb #91832167
 def _real_pow(x, n):
     "x ** n as a float, with errors that name the operation."
     try: out = x ** n
@@ -188,7 +188,7 @@ def var_pow(a, b):
     else: d_exponent = math.nan                       # log of a negative base: undefined
     return _node(out, (a, b), (_power_rule(x, n), d_exponent), "**")
 
-# %% ../nbs/00_variable.ipynb #9a93835b
+# %% ../nbs/00_variable.ipynb #693a3d63
 def var_exp(a):
     "e**a; the partial is the result itself."
     x = a.value
@@ -206,7 +206,7 @@ def var_log(a):
                          "keep the argument away from 0, e.g. (x + 1e-12).log()")
     return _node(math.log(x), (a,), (1.0 / x,), "log")
 
-# %% ../nbs/00_variable.ipynb #09231df7
+# %% ../nbs/00_variable.ipynb #a1b48683
 def var_tanh(a):
     "tanh(a); the partial is 1 - tanh(a)**2."
     t = math.tanh(a.value)  # saturates to +-1, never overflows
@@ -227,7 +227,7 @@ def var_relu(a):
     x = a.value
     return _node(x, (a,), (1.0,), "relu") if x > 0.0 else _node(0.0, (a,), (0.0,), "relu")
 
-# %% ../nbs/00_variable.ipynb #fe14c3ca
+# %% ../nbs/00_variable.ipynb #b3491d0b
 def var_sum(*variables):
     "The sum of any number of Variables (or numbers) as one node; every partial is 1."
     if len(variables) == 1 and not isinstance(variables[0], (Variable, numbers.Real)):
