@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['value_and_grad', 'grad', 'jacobian', 'hessian', 'hvp', 'jvp']
 
-# %% ../nbs/06b_autograd.ipynb #c2796889
+# %% ../nbs/06b_autograd.ipynb #de4dc0bc
 import inspect
 import numpy as np
 from .tensor import Tensor, apply, enable_grad, grad as tensor_grad
 from . import numpy as snp
 from .numpy import Box, new_trace
 
-# %% ../nbs/06b_autograd.ipynb #f996d264
+# %% ../nbs/06b_autograd.ipynb #3a283e2a
 def _describe(x):
     "What `x` is, for an error message, with a hint on how to make it differentiable."
     if isinstance(x, (bool, np.bool_)): return f'a bool ({x!r})', 'Booleans have no derivative.'
@@ -36,7 +36,7 @@ def _fresh_node(x, k, level, opname):
     node.name = f'arg {k} (level {level})'                 # shown by draw_graph
     return node
 
-# %% ../nbs/06b_autograd.ipynb #55f706b7
+# %% ../nbs/06b_autograd.ipynb #4e7e7592
 def _argnums(argnum, opname):
     "`argnum` as a tuple of distinct non-negative ints, or a clear error."
     def is_index(k): return isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) and k >= 0
@@ -68,7 +68,7 @@ def _trace(f, args, kwargs, nums, opname):
         out = f(*args, **kwargs)
     return out, boxes, level
 
-# %% ../nbs/06b_autograd.ipynb #651fec17
+# %% ../nbs/06b_autograd.ipynb #9cca6bfb
 def _pullback(node, boxes, level, cotangent=None, retain=False):
     "Cotangents of the boxes' nodes given the output `node`'s cotangent (None: 1 for a single number)."
     nested = level > 1   # an enclosing trace will differentiate the result again: record this pass
@@ -94,7 +94,7 @@ def _shape(x):
     "Shape of a box or of a plain value."
     return x.shape if type(x) is Box else np.shape(x)
 
-# %% ../nbs/06b_autograd.ipynb #8426eaae
+# %% ../nbs/06b_autograd.ipynb #d98339a5
 def _leave(node, level):
     "A node's value handed out of the trace at `level`: a box of the enclosing trace, or plain numpy."
     if level > 1 and node.requires_grad: return Box(node, level - 1)
@@ -113,7 +113,7 @@ def _leave_value(out, level):
     "`f`'s output handed out of the trace (a box of another trace, or a constant, passes unchanged)."
     return _leave(out.tensor, level) if type(out) is Box and out.level == level else out
 
-# %% ../nbs/06b_autograd.ipynb #855734ed
+# %% ../nbs/06b_autograd.ipynb #bc20ff0f
 def _name(fn, kind, f, nums, doc):
     "Give the derivative function `fn` a readable name and docstring."
     fname = getattr(f, '__name__', type(f).__name__)
@@ -147,7 +147,7 @@ def grad(f, argnum=0):
         return _value_and_grad(f, nums, type(argnum) is not tuple, grad_f.__name__, args, kwargs)[1]
     return _name(grad_f, 'grad', f, nums, 'Gradient')
 
-# %% ../nbs/06b_autograd.ipynb #2351ec38
+# %% ../nbs/06b_autograd.ipynb #1227c1e9
 def _jacobian_rows(node, boxes, level, out_shape):
     "For each box, the list of gradients of the output entries (one backward pass per output entry)."
     m = int(np.prod(out_shape))
@@ -190,7 +190,7 @@ def hessian(f, argnum=0):
     def hessian_f(*args, **kwargs): return hess(*args, **kwargs)
     return _name(hessian_f, 'hessian', f, nums, 'Hessian')
 
-# %% ../nbs/06b_autograd.ipynb #ce3d6a35
+# %% ../nbs/06b_autograd.ipynb #37a4e577
 def hvp(f, argnum=0):
     "Make the function `(*args, v) -> H v`, the Hessian of scalar-valued `f` (for argument `argnum`) times `v`."
     if type(argnum) is tuple: raise TypeError('hvp: argnum must be a single int')
@@ -205,7 +205,7 @@ def hvp(f, argnum=0):
         return grad(directional_derivative, argnum)(*args)
     return _name(hvp_f, 'hvp', f, nums, 'Hessian-vector product')
 
-# %% ../nbs/06b_autograd.ipynb #1137a300
+# %% ../nbs/06b_autograd.ipynb #b8bd6cf5
 def _linearize(node, boxes, level):
     "A symbolic cotangent `u` (a leaf) and the boxes' cotangents J^T u, recorded as functions of `u`."
     u = Tensor(np.zeros(node.shape, dtype=node.dtype), requires_grad=True)   # the value of u does not matter
