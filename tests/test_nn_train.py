@@ -126,3 +126,18 @@ def test_softmax_experiment_on_a_synthetic_split(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == '| Epoch | Train Loss | Train Err | Test Loss | Test Err |' and len(out) == 4
     assert hist.final['test_err'] < 0.1
+
+
+def test_mnist_experiment_runs_on_small_fake_files(tmp_path, capsys):
+    from scratchgrad.data import MNIST_FILES, write_idx
+    from scratchgrad.nn import mnist_experiment
+    rng = np.random.default_rng(0)
+    for key, stem in MNIST_FILES.items():
+        n = 200 if key.startswith('train') else 50
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        arr = rng.integers(0, 256, (n, 28, 28)).astype(np.uint8) if 'images' in key else labels
+        write_idx(tmp_path / (stem + '.gz'), arr)       # random pixels: this checks the plumbing, not learning
+    hist = mnist_experiment(tmp_path, epochs=2, progress=False)
+    assert len(hist) == 2 and capsys.readouterr().out.startswith('| Epoch | Train Loss |')
+    with pytest.raises(FileNotFoundError, match='train-images-idx3-ubyte'):
+        mnist_experiment(tmp_path / 'nowhere')
