@@ -132,6 +132,7 @@ def test_bad_input_messages():
     expect_fail(lambda: grad(v, Tensor(1.0), grad_outputs=np.ones((2, 1))), contains='grad has shape (2, 1)')
     expect_fail(lambda: Tensor(['a']), contains='cannot differentiate data of dtype')
     expect_fail(lambda: Tensor(1.0) + 'a', contains='cannot use an object of type str')
+    expect_fail(lambda: Tensor(1.0) + [Tensor(1.0), 2.0], contains='use stack(...)')
     expect_fail(lambda: apply('cosh', Tensor(1.0)), contains="no primitive named 'cosh'")
     expect_fail(lambda: Tensor(np.ones(6)).reshape(4, 2), contains='cannot reshape (6,)')
     expect_fail(lambda: Tensor(np.ones((2, 3))).transpose(0, 0), contains='not a permutation')
