@@ -389,7 +389,10 @@ def _backprop(roots, seeds, create_graph, retain_graph, targets=None):
     if targets is not None:   # prune: only nodes on a path to a target need cotangents
         keep = set(targets)
         for node in order:
-            if id(node) not in keep and any(id(p) in keep for p in node.parents): keep.add(id(node))
+            nid = id(node)   # a plain loop: a generator per node would cost more than the test itself
+            if nid not in keep:
+                for p in node.parents:
+                    if id(p) in keep: keep.add(nid); break
     grads = {}
     for r, s in zip(roots, seeds):
         grads[id(r)] = s if id(r) not in grads else grads[id(r)] + s

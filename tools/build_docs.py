@@ -116,6 +116,7 @@ NAV_CSS = """<style>
 .sg-pager a{text-decoration:none}
 .jp-Notebook{max-width:1040px;margin:0 auto}
 .jp-RenderedMarkdown pre{background:#f5f5f5;padding:.6em .8em;border-radius:4px}
+.jp-OutputArea-output img{max-width:100%;height:auto}
 .sg-export{font:12px system-ui,sans-serif;color:#6b7280;margin:.8em 0 -.4em .2em}
 details{border-left:3px solid #10b981;padding:.2em .8em;margin:.6em 0;background:#f0fdf4}
 summary{cursor:pointer;font-weight:600}
