@@ -1,0 +1,25 @@
+"""The project's own tools behave on a bad environment."""
+import os, subprocess, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_run_nbs_refuses_to_store_outputs_without_dot(tmp_path):
+    "Without Graphviz's `dot`, a graph cell would store a traceback instead of its SVG: the runner must refuse."
+    env = dict(os.environ, PATH=str(tmp_path))   # a PATH with no `dot` on it
+    r = subprocess.run([sys.executable, str(ROOT / 'tools' / 'run_nbs.py'), 'nbs/index.ipynb'], cwd=ROOT, env=env,
+                       capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "Graphviz's `dot` binary is missing" in r.stderr and 'apt-get install graphviz' in r.stderr
+
+
+def test_makefile_names_a_too_old_python(tmp_path):
+    "With a Python older than 3.10 (or none at all), `make` stops with a message naming it, before doing anything."
+    fake = tmp_path / 'python-old'
+    fake.write_text('#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Python 3.8.0"; fi\nexit 1\n'); fake.chmod(0o755)
+    r = subprocess.run(['make', '-s', f'VENV={tmp_path}/venv', f'PYTHON={fake}', f'{tmp_path}/venv/bin/python'],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode != 0
+    assert 'needs Python >= 3.10' in r.stdout and 'Python 3.8.0' in r.stdout
+    assert not (tmp_path / 'venv').exists()
