@@ -838,8 +838,9 @@ def softmax(x, axis=-1):
 
 # %% ../nbs/04_tensor.ipynb #91b2d800
 def _cross_entropy_fwd(z, labels):
-    logp = _log_softmax_fwd(z, axis=-1)
-    return -np.add.reduce(logp[np.arange(len(labels)), labels]) / len(labels)
+    shifted = z - _max_keepdims(z, -1)     # log_softmax as in `_log_softmax_fwd`, but only at the labels' entries:
+    logp = shifted[np.arange(len(labels)), labels] - np.log(np.add.reduce(np.exp(shifted), axis=-1))
+    return -np.add.reduce(logp) / len(labels)
 
 defprim('cross_entropy', _cross_entropy_fwd, lambda g, out, z, labels: (apply('cross_entropy_vjp', z, labels, g), None))
 
