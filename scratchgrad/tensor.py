@@ -707,10 +707,15 @@ def _matmul_fwd(a, b):
                          "did you mean to transpose one of them?")
     raise ValueError(f"matmul: the batch axes of shapes {a.shape} and {b.shape} don't broadcast")
 
+def _transposed(x):
+    "A matrix `x` transposed: a `transpose` node when the backward pass is recorded, else just the transposed value."
+    if _GRAD_ENABLED or _ANOMALY: return apply('transpose', x, axes=None)
+    return _make(x._result_class, x.array.T, False, None, (), None)   # what `apply` returns here, without its overhead
+
 def _matmul_vjp(g, out, a, b):
     if a.array.ndim == 2 and b.array.ndim == 2:   # the common case: plain matrices, nothing to unbroadcast
-        return (apply('matmul', g, apply('transpose', b, axes=None)) if a.requires_grad else None,
-                apply('matmul', apply('transpose', a, axes=None), g) if b.requires_grad else None)
+        return (apply('matmul', g, _transposed(b)) if a.requires_grad else None,
+                apply('matmul', _transposed(a), g) if b.requires_grad else None)
     # vectors become matrices: a (k,) is a (1, k) row on the left, b (k,) a (k, 1) column on the right
     a2 = a if a.ndim > 1 else reshape(a, (1,) + a.shape)
     b2 = b if b.ndim > 1 else reshape(b, b.shape + (1,))
