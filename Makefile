@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help setup dot chromium test docs check-sync nbtest pytest bench clean-venv
+.PHONY: help install setup dot chromium test docs check-sync nbtest pytest bench clean-venv
 
 help:
 	@echo "make test   set up .venv, then export/clean checks, nbdev_test, pytest"
@@ -21,12 +21,15 @@ $(BIN)/python:
 	  { echo "make: scratchgrad needs Python >= 3.10, but '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing). Run: make PYTHON=python3.11 ..."; exit 1; }
 	@$(PYTHON) -m venv $(VENV) || { echo "make: could not create $(VENV) with $(PYTHON) -m venv (on Debian: apt-get install python3-venv)"; exit 1; }
 
-# Reinstall only when the package metadata changes.
-$(STAMP): $(BIN)/python settings.ini setup.py pyproject.toml
-	@echo "installing scratchgrad and its dev extras into $(VENV) ..."
-	@$(BIN)/python -m pip install -q -U pip || { echo "make: 'pip install -U pip' failed (no network to PyPI?)"; exit 1; }
-	@$(BIN)/python -m pip install -q -e ".[dev]" || { echo "make: 'pip install -e .[dev]' failed: see pip's message above"; exit 1; }
-	@touch $@
+# Reinstall only when the package metadata's *content* changes (nbdev_export rewrites pyproject.toml, touching its mtime).
+install: $(BIN)/python
+	@hash=$$(cat settings.ini setup.py pyproject.toml | sha256sum | cut -c1-16); \
+	if [ "$$(cat $(STAMP) 2>/dev/null)" != "$$hash" ]; then \
+	  echo "installing scratchgrad and its dev extras into $(VENV) ..."; \
+	  $(BIN)/python -m pip install -q -U pip || { echo "make: 'pip install -U pip' failed (no network to PyPI?)"; exit 1; }; \
+	  $(BIN)/python -m pip install -q -e ".[dev]" || { echo "make: 'pip install -e .[dev]' failed: see pip's message above"; exit 1; }; \
+	  echo "$$hash" > $(STAMP); \
+	fi
 
 dot:
 	@command -v dot >/dev/null && exit 0; \
@@ -47,7 +50,7 @@ chromium:
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "make: could not install chromium; its docs check will be skipped"; \
 	else echo "note: chromium not found; the rendered-math check will be skipped (apt-get install chromium)"; fi
 
-setup: $(STAMP) dot
+setup: install dot
 
 check-sync: setup
 	@$(BIN)/python tools/check_sync.py
