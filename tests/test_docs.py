@@ -60,6 +60,15 @@ def test_page_shows_graphs_plots_and_math(fn):
     if fn.stem[:2] in ('03', '05'): assert n_png > 0, f'{fn.name} should show plots'
 
 
+@pytest.mark.parametrize('fn', NBS, ids=lambda p: p.stem)
+def test_page_loads_nothing_from_the_network(fn):
+    "The site must work offline: no script, stylesheet or image is fetched from another host."
+    page = (ROOT / 'docs' / build_docs.page_name(fn)).read_text(encoding='utf-8')
+    remote = re.findall(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="(https?://[^"]+)"', page)
+    remote += re.findall(r'import\(?\s*["\'](https?://[^"\']+)', page)
+    assert not remote, f'{fn.name}: the page loads {remote}'
+
+
 def test_rebuild_leaves_docs_unchanged(rebuilt):
     "Rebuilding from the committed notebooks must give the committed docs/ and README.md, byte for byte."
     stale = []

@@ -143,7 +143,8 @@ def notebooks():
 def build_site(out: Path):
     out.mkdir(parents=True, exist_ok=True)
     ensure_mathjax(out)
-    exporter = HTMLExporter(template_name='lab', mathjax_url=MATHJAX_URL,
+    exporter = HTMLExporter(template_name='scratchgrad', extra_template_basedirs=[str(ROOT / 'tools' / 'templates')],
+                            mathjax_url=MATHJAX_URL,
                             exclude_input_prompt=True, exclude_output_prompt=True)
     nbs = [(fn, nbformat.read(fn, as_version=4)) for fn in notebooks()]
     pages = [(page_name(fn), 'Home' if fn.stem == 'index' else fn.stem.replace('_', ' · ', 1)) for fn, nb in nbs]
