@@ -66,6 +66,7 @@ def process(nb):
     nb = copy.deepcopy(nb)
     module = next((directives(c.source)['default_exp'] for c in nb.cells
                    if c.cell_type == 'code' and 'default_exp' in directives(c.source)), None)
+    lib = settings()['lib_name']
     cells = []
     for i, cell in enumerate(nb.cells):
         cell.id = f'cell-{i}'   # stable ids: reproducible HTML
@@ -80,7 +81,7 @@ def process(nb):
             if not cell.outputs: continue
         cell.metadata.pop('tags', None)
         if module and d.keys() & {'export', 'exports'}:
-            tag = f'<div class="sg-export">exported to <code>{settings()["lib_name"]}.{module}</code></div>'
+            tag = f'<div class="sg-export">exported to <code>{lib}.{module}</code></div>'
             cells.append(nbformat.v4.new_markdown_cell(tag, id=f'cell-{i}-tag'))
         if cell.source.strip() or cell.outputs: cells.append(cell)
     # nbdev's anatomy puts `default_exp` and the imports before the H1 title; a page starts with its title.
