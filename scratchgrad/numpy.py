@@ -23,7 +23,8 @@ def _call(name, *args, **params):
     if level:   # some argument is boxed: record on the engine, box the result at the innermost level
         return Box(apply(prim, *[a.tensor if type(a) is Box else a for a in args], **params), level)
     if any(isinstance(a, Tensor) for a in args): return apply(prim, *args, **params)
-    return prim.forward(*args, **params)
+    out = prim.forward(*args, **params)
+    return out[0] if prim.saves else out   # (a primitive that saves for its VJP returns (output, saved))
 
 # %% ../nbs/06a_numpy.ipynb #068b1255
 def _call1(name, x, **params):

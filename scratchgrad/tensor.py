@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_tensor.ipynb #21b5864b
 from __future__ import annotations
-import builtins
+import builtins, heapq, itertools
 import numpy as np
 
 # %% auto #0
@@ -20,11 +20,13 @@ _GRAD_ENABLED = True    # is apply() recording the graph? (see `set_grad_enabled
 _ANOMALY = False        # is every op's output checked for NaN/inf? (see `detect_anomaly`)
 _VJP_TRACE = None       # a set collecting the names of the VJPs that run (used by `gradcheck`)
 _BACKWARD_OP = None     # name of the node whose VJP is running (for anomaly messages)
+_SEQ = itertools.count()  # creation numbers: a recorded node gets a larger one than any of its inputs
 
 # %% ../nbs/04_tensor.ipynb #a8b8d0c7
 class Tensor:
     "A numpy array that remembers the primitive and the inputs it was computed from."
-    __slots__ = ('array', 'requires_grad', 'grad', 'name', 'op', 'parents', '_prim', '_params', '__weakref__')
+    __slots__ = ('array', 'requires_grad', 'grad', 'name', 'op', 'parents', '_prim', '_params', '_saved', '_seq',
+                 '__weakref__')
     __array_ufunc__ = None   # `ndarray + Tensor` must call Tensor.__radd__, not numpy's elementwise loop
     _result_class = None     # class of the results of ops whose first Tensor input is of this class (set below)
 
@@ -40,7 +42,7 @@ class Tensor:
                 raise TypeError(f"Tensor: cannot differentiate data of dtype {array.dtype}; "
                                 "pass numbers (int, float, bool) or use requires_grad=False")
         self.array, self.requires_grad, self.name, self.grad = array, bool(requires_grad), name, None
-        self.op, self.parents, self._prim, self._params = "", (), None, None
+        self.op, self.parents, self._prim, self._params, self._saved = "", (), None, None, None
 
     # --- what a node looks like (the graph-node protocol of CONTRIBUTING.md)
     @property
@@ -148,7 +150,7 @@ def _make(cls, array, requires_grad, prim, parents, params):
     t = object.__new__(cls)
     t.array, t.requires_grad, t.grad, t.name = array, requires_grad, None, None
     t.op = prim.name if prim is not None else ""
-    t.parents, t._prim, t._params = parents, prim, params
+    t.parents, t._prim, t._params, t._saved = parents, prim, params, None
     return t
 
 def _const(x, dtype=None):
@@ -222,19 +224,20 @@ def _check_finite(prim, out, inputs):
 # %% ../nbs/04_tensor.ipynb #6bce9dd0
 class Primitive:
     "An operation the engine can differentiate: `forward` on numpy arrays, `vjp` in Tensor operations."
-    __slots__ = ('name', 'forward', 'vjp')
-    def __init__(self, name, forward, vjp):
-        self.name, self.forward, self.vjp = name, forward, vjp
+    __slots__ = ('name', 'forward', 'vjp', 'saves')
+    def __init__(self, name, forward, vjp, saves=False):
+        self.name, self.forward, self.vjp, self.saves = name, forward, vjp, saves
     def __repr__(self): return f"Primitive('{self.name}')"
 
 PRIMITIVES: dict[str, Primitive] = {}
 
-def defprim(name,     # the key in PRIMITIVES, and the `op` label of the nodes it makes
-            forward,  # forward(*arrays, **params) -> ndarray
-            vjp):     # vjp(g, out, *inputs, **params) -> one Tensor or None per input
+def defprim(name,         # the key in PRIMITIVES, and the `op` label of the nodes it makes
+            forward,      # forward(*arrays, **params) -> ndarray, or (ndarray, saved) if `saves`
+            vjp,          # vjp(g, out, *inputs, **params) -> one Tensor or None per input
+            saves=False): # does `forward` also return a value for the VJP (read there as `out._saved`)?
     "Register a new primitive in `PRIMITIVES` (refusing to overwrite one)."
     if name in PRIMITIVES: raise ValueError(f"defprim: a primitive named '{name}' already exists")
-    PRIMITIVES[name] = Primitive(name, forward, vjp)
+    PRIMITIVES[name] = Primitive(name, forward, vjp, saves)
 
 # %% ../nbs/04_tensor.ipynb #150b1275
 def _lift(inputs):
@@ -274,21 +277,26 @@ def apply(prim,      # a Primitive or the name of one in PRIMITIVES
             if arrays is not None: arrays.append(x)
         else: arrays = None           # a number, a list, ...: converted below
     record = record and _GRAD_ENABLED
-    if arrays is None or (wrap and record):   # make constant Tensors of the non-Tensor inputs
+    if arrays is None:                # numbers, lists, ...: make constant Tensors of them
         inputs = _lift(inputs)
         arrays = [x.array for x in inputs]
+    elif wrap and record:             # only Tensors and arrays: wrap the arrays
+        inputs = tuple([x if type(x) is not np.ndarray else _make(Tensor, x, False, None, (), None) for x in inputs])
     try: out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
     except ValueError as e:
         shapes = ' and '.join(str(x.shape) for x in inputs)
         raise ValueError(f"{prim.name}: {e} (input shapes {shapes})") from None
+    saved = None
+    if prim.saves: out, saved = out
     if type(out) is not np.ndarray: out = np.asarray(out)
     if _ANOMALY: _check_finite(prim, out, inputs)
     t = object.__new__(Tensor if first is None else first._result_class)   # what _make does, inlined: this is the hot path
     t.array, t.grad, t.name = out, None, None
     if record:
-        t.requires_grad, t.op, t.parents, t._prim, t._params = True, prim.name, inputs, prim, params
+        t.requires_grad, t.op, t.parents, t._prim, t._params, t._saved = True, prim.name, inputs, prim, params, saved
+        t._seq = next(_SEQ)
     else:
-        t.requires_grad, t.op, t.parents, t._prim, t._params = False, "", (), None, None
+        t.requires_grad, t.op, t.parents, t._prim, t._params, t._saved = False, "", (), None, None, None
     return t
 
 # %% ../nbs/04_tensor.ipynb #1afbe28c
@@ -388,33 +396,36 @@ def _released(node):
                        "pass retain_graph=True to the first call if you need to go through it twice")
 
 # %% ../nbs/04_tensor.ipynb #3d45f64a
+def _free(node):
+    "Release a node's link to the graph (keep its value and op name, for drawing)."
+    node.parents, node._prim, node._params, node._saved = (), None, None, None
+
 def _backprop(roots, seeds, create_graph, retain_graph, targets=None):
     "Reverse pass from `roots`; returns {node: cotangent} for the leaves, or for the nodes in `targets` if given."
     global _BACKWARD_OP, _GRAD_ENABLED
-    order = toposort(roots)
-    keep = None
+    keep = order = None
     if targets is not None:   # prune: only nodes on a path to a target need cotangents
-        keep = set(targets)
+        order, keep = toposort(roots), set(targets)
         for node in order:
             if node not in keep:   # a plain loop: a generator per node would cost more than the test itself
                 for p in node.parents:
                     if p in keep: keep.add(node); break
-    grads = {}
+    free = not (create_graph if retain_graph is None else retain_graph)
+    grads, ready, found = {}, [], {}   # ready: a heap of (-creation number, node) for interior nodes with a cotangent
+    push, pop = heapq.heappush, heapq.heappop
     for r, s in zip(roots, seeds):
-        grads[r] = s if r not in grads else grads[r] + s
-    found = {}
+        old = grads.get(r)
+        if old is not None: grads[r] = old + s; continue
+        grads[r] = s
+        if r._prim is not None: push(ready, (-r._seq, r))
     prev_mode, prev_op = _GRAD_ENABLED, _BACKWARD_OP
     _GRAD_ENABLED = create_graph   # the VJPs record a graph only if asked to
-    trace, pending = _VJP_TRACE, grads.pop
+    trace = _VJP_TRACE
     try:
-        for node in reversed(order):
-            g = pending(node, None)         # complete now: all consumers of `node` were processed
-            if g is None: continue
+        while ready:
+            node = pop(ready)[1]            # the newest node left: all its consumers have run, its cotangent is complete
+            g = grads.pop(node)
             prim = node._prim
-            if prim is None:                # a leaf (or a node whose graph was released)
-                if node.op: _released(node)
-                if targets is None or node in targets: found[node] = g
-                continue
             if targets is not None and node in targets: found[node] = g
             if _ANOMALY: _BACKWARD_OP = prim.name
             if trace is not None: trace.add(prim.name)
@@ -427,12 +438,19 @@ def _backprop(roots, seeds, create_graph, retain_graph, targets=None):
                     raise RuntimeError(f"the VJP of '{prim.name}' returned a cotangent of shape {c.shape} for an "
                                        f"input of shape {p.shape} (a missing unbroadcast?)")
                 old = grads.get(p)
-                grads[p] = c if old is None else old + c   # out of place: `c` may be shared
+                if old is not None: grads[p] = old + c   # out of place: `c` may be shared
+                else:
+                    grads[p] = c
+                    if p._prim is not None: push(ready, (-p._seq, p))
+            if free: _free(node)
     finally:
         _BACKWARD_OP, _GRAD_ENABLED = prev_op, prev_mode
-    if not (create_graph if retain_graph is None else retain_graph):
-        for node in order:   # free the graph: drop the references to the inputs (keep the op name for drawing)
-            if node._prim is not None: node.parents, node._prim, node._params = (), None, None
+    for node, g in grads.items():   # what is left are the leaves (or nodes of a graph released earlier)
+        if node.op: _released(node)
+        if targets is None or node in targets: found[node] = g
+    if free and order is not None:
+        for node in order:          # the branches pruned above are released too
+            if node._prim is not None: _free(node)
     return found
 
 # %% ../nbs/04_tensor.ipynb #22020ac7
@@ -710,7 +728,7 @@ def _matmul_fwd(a, b):
 def _transposed(x):
     "A matrix `x` transposed: a `transpose` node when the backward pass is recorded, else just the transposed value."
     if _GRAD_ENABLED or _ANOMALY: return apply('transpose', x, axes=None)
-    return _make(x._result_class, x.array.T, False, None, (), None)   # what `apply` returns here, without its overhead
+    return x.array.T   # a constant array: `apply` takes it as it is when nothing is recorded
 
 def _matmul_vjp(g, out, a, b):
     if a.array.ndim == 2 and b.array.ndim == 2:   # the common case: plain matrices, nothing to unbroadcast
@@ -843,22 +861,27 @@ def softmax(x, axis=-1):
 
 # %% ../nbs/04_tensor.ipynb #91b2d800
 def _cross_entropy_fwd(z, labels):
-    shifted = z - _max_keepdims(z, -1)     # log_softmax as in `_log_softmax_fwd`, but only at the labels' entries:
-    logp = shifted[np.arange(len(labels)), labels] - np.log(np.add.reduce(np.exp(shifted), axis=-1))
-    return -np.add.reduce(logp) / len(labels)
+    "The mean loss, and the softmax probabilities saved for the VJP."
+    shifted = z - _max_keepdims(z, -1)     # log_softmax as in `_log_softmax_fwd`, but only at the labels' entries
+    e = np.exp(shifted)
+    total = np.add.reduce(e, axis=-1, keepdims=True)
+    logp = shifted[np.arange(len(labels)), labels] - np.log(total[:, 0])
+    e /= total                             # softmax(z), for the VJP
+    return -np.add.reduce(logp) / len(labels), e
 
-defprim('cross_entropy', _cross_entropy_fwd, lambda g, out, z, labels: (apply('cross_entropy_vjp', z, labels, g), None))
+def _cross_entropy_vjp(g, out, z, labels):
+    return apply('cross_entropy_vjp', z, labels, g, probs=out._saved), None
 
-def _cross_entropy_vjp_fwd(z, labels, g):
-    "(softmax(z) - onehot(labels)) * g / N in one numpy pass."
-    n = len(labels)
-    p = np.exp(z - _max_keepdims(z, -1))
-    p /= np.add.reduce(p, axis=-1, keepdims=True)          # softmax(z)
-    p[np.arange(n), labels] -= 1
-    p *= g / n
-    return p
+defprim('cross_entropy', _cross_entropy_fwd, _cross_entropy_vjp, saves=True)
 
-def _cross_entropy_vjp_vjp(u, out, z, labels, g):
+def _cross_entropy_vjp_fwd(z, labels, g, probs):
+    "(softmax(z) - onehot(labels)) * g / N, from the saved probabilities."
+    s = g / len(labels)
+    out = probs * s                        # a new array: `probs` stays intact for a retained graph
+    out[np.arange(len(labels)), labels] -= s
+    return out
+
+def _cross_entropy_vjp_vjp(u, out, z, labels, g, probs):   # `probs` is a constant: recompute p from z
     n = z.shape[0]
     p = softmax(z)
     gz = gg = None
