@@ -8,7 +8,8 @@ smooth "prototype" images, each example a noisy copy of its class's prototype (l
 Timing: BLAS runs on one thread (set before numpy is imported; change with --threads), the engines take turns batch
 by batch (so a busy moment on a shared machine hurts all of them alike), and each step is timed by the CPU time of
 this process (`time.process_time`), which a neighbour's load barely affects. The epoch time is the fastest of
---repeats epochs.
+--repeats epochs. The autodiff engines follow PyTorch's canonical loop: forget the old gradients, forward, backward,
+update. (The hand-written numpy step likewise holds no gradient from one step to the next.)
 
 Prints each engine's CPU seconds per epoch, the ratio scratchgrad / numpy (goal <= 1.15), the first-batch losses
 (must agree to 1e-5), and how far the weights drift apart after the epoch. PyTorch CPU is timed too when `import torch` works (skipped cleanly otherwise). Finally it runs 500
@@ -88,8 +89,8 @@ class ScratchgradNet:
     def __init__(self, weights): self.params = [Tensor(w) for w in weights]
     def weights(self): return tuple(p.array for p in self.params)
     def step(self, xb, yb):
+        for p in self.params: p.grad = None       # zero_grad() first, as in PyTorch's canonical training loop
         loss = sg_loss(self.params, xb, yb)
-        for p in self.params: p.grad = None
         loss.backward()
         with no_grad():
             for p in self.params: p.array -= LR * p.grad.array
@@ -105,10 +106,10 @@ class TorchNet:
     def weights(self): return tuple(p.detach().numpy() for p in self.params)
     def step(self, xb, yb):
         torch = self.torch
+        for p in self.params: p.grad = None
         W1, b1, W2, b2 = self.params
         z = torch.relu(torch.from_numpy(xb) @ W1 + b1) @ W2 + b2
         loss = torch.nn.functional.cross_entropy(z, torch.from_numpy(yb))
-        for p in self.params: p.grad = None
         loss.backward()
         with torch.no_grad():
             for p in self.params: p -= LR * p.grad
@@ -139,8 +140,8 @@ def memory_windows(X, y, weights, steps=500, window=100):
             tracemalloc.reset_peak()
             for i in range(window):
                 start = ((w * window + i) * BATCH) % N
-                loss = sg_loss(params, X[start:start + BATCH], y[start:start + BATCH])
                 for p in params: p.grad = None
+                loss = sg_loss(params, X[start:start + BATCH], y[start:start + BATCH])
                 loss.backward()
                 with no_grad():
                     for p in params: p.array -= LR * p.grad.array

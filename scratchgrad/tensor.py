@@ -396,10 +396,6 @@ def _released(node):
                        "pass retain_graph=True to the first call if you need to go through it twice")
 
 # %% ../nbs/04_tensor.ipynb #3d45f64a
-def _free(node):
-    "Release a node's link to the graph (keep its value and op name, for drawing)."
-    node.parents, node._prim, node._params, node._saved = (), None, None, None
-
 def _backprop(roots, seeds, create_graph, retain_graph, targets=None):
     "Reverse pass from `roots`; returns {node: cotangent} for the leaves, or for the nodes in `targets` if given."
     global _BACKWARD_OP, _GRAD_ENABLED
@@ -442,7 +438,8 @@ def _backprop(roots, seeds, create_graph, retain_graph, targets=None):
                 else:
                     grads[p] = c
                     if p._prim is not None: push(ready, (-p._seq, p))
-            if free: _free(node)
+            if free:   # release the node: drop inputs and saved value (keep its array and op name, for drawing)
+                node.parents, node._prim, node._params, node._saved = (), None, None, None
     finally:
         _BACKWARD_OP, _GRAD_ENABLED = prev_op, prev_mode
     for node, g in grads.items():   # what is left are the leaves (or nodes of a graph released earlier)
@@ -450,7 +447,7 @@ def _backprop(roots, seeds, create_graph, retain_graph, targets=None):
         if targets is None or node in targets: found[node] = g
     if free and order is not None:
         for node in order:          # the branches pruned above are released too
-            if node._prim is not None: _free(node)
+            if node._prim is not None: node.parents, node._prim, node._params, node._saved = (), None, None, None
     return found
 
 # %% ../nbs/04_tensor.ipynb #22020ac7

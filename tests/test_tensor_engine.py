@@ -31,6 +31,89 @@ def test_toposort_parents_first_and_deterministic():
     assert len(order) == 5
 
 
+def _tap(log):
+    "An identity primitive (not registered in the table) whose VJP logs which node it ran for."
+    def vjp(g, out, x):
+        log.append(out)
+        return (g,)
+    return T.Primitive('tap', lambda x: x.copy(), vjp)
+
+
+@pytest.mark.parametrize('seed', range(20))
+def test_reverse_pass_runs_each_vjp_once_after_all_its_consumers(seed):
+    # random DAGs whose nodes are built in an order unrelated to any depth-first walk from the output
+    rng = np.random.default_rng(seed)
+    log = []
+    tap = _tap(log)
+    xs = [Tensor(rng.standard_normal(3)) for _ in range(3)]
+    nodes = list(xs)
+    consumers = {}
+    for _ in range(25):
+        i, j = rng.integers(0, len(nodes), 2)
+        a, b = nodes[i], nodes[j]
+        n = T.apply(tap, a * b if rng.random() < 0.5 else a + b)
+        for parent in {id(a), id(b)}: consumers.setdefault(parent, []).append(n)
+        nodes.append(n)
+    out = sum(nodes[3:], Tensor(np.zeros(3))).sum()
+    reached = {id(n) for n in toposort([out])}
+    out.backward()
+    when = {id(n): k for k, n in enumerate(log)}
+    assert len(when) == len(log) == len(nodes) - 3                     # every tap ran exactly once...
+    for k, n in enumerate(log):                                        # ...after the taps of all its consumers
+        assert all(when[id(c)] < k for c in consumers.get(id(n), []) if id(c) in reached)
+
+
+def test_reverse_pass_order_is_creation_order_not_walk_order():
+    a = Tensor(2.0)
+    c = a * 2                       # created first, consumed twice, last
+    b = a * 3
+    e = c * b + c
+    assert b._seq > c._seq
+    e.backward()
+    assert a.grad.item() == 12 * 2.0 + 2
+    assert all(n.parents == () for n in (b, c, e))                     # each node released after its VJP
+
+
+def test_saved_values_for_the_vjp():
+    # a primitive that saves an intermediate: forward returns (out, saved), the VJP reads out._saved
+    calls = []
+    def fwd(x):
+        e = np.exp(x)
+        return e / (1 + e), e                                          # sigmoid, and exp(x) saved
+    def vjp(g, out, x):
+        calls.append(out._saved)
+        e = out._saved
+        return (g * (e / (1 + e) ** 2),)
+    prim = T.Primitive('sigmoid_saving', fwd, vjp, saves=True)
+    x = Tensor(np.array([-1.0, 0.5, 2.0]))
+    y = T.apply(prim, x)
+    np.testing.assert_array_equal(y._saved, np.exp(x.array))
+    y.sum().backward()
+    s = 1 / (1 + np.exp(-x.array))
+    np.testing.assert_allclose(x.grad.array, s * (1 - s), rtol=1e-12)
+    assert y._saved is None and len(calls) == 1                        # released with the graph
+    with no_grad(): z = T.apply(prim, x)
+    assert z._saved is None                                            # nothing kept when nothing is recorded
+
+
+def test_cross_entropy_saves_softmax_and_reuses_it_intact():
+    rng = np.random.default_rng(0)
+    z = Tensor(rng.standard_normal((6, 4)))
+    y = np.array([0, 3, 1, 2, 2, 0])
+    loss = cross_entropy(z, y)
+    p = np.exp(z.array - z.array.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)
+    np.testing.assert_allclose(loss._saved, p, rtol=1e-12)
+    g1 = grad(loss, z, retain_graph=True)
+    g2 = grad(loss, z)
+    onehot = np.eye(4)[y]
+    np.testing.assert_allclose(g1.array, (p - onehot) / 6, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(g1.array, g2.array)
+    assert loss._saved is None
+    (gz,) = [grad(cross_entropy(z, y), z, create_graph=True)]          # second order still flows through z, not p
+    (hz,) = [grad((gz * gz).sum(), z)]
+    assert np.abs(hz.array).sum() > 0
+
+
 def test_reuse_accumulates_and_parents_keep_repeats():
     x = Tensor([1.0, 2.0])
     y = x * x
