@@ -396,31 +396,37 @@ def _released(node):
                        "pass retain_graph=True to the first call if you need to go through it twice")
 
 # %% ../nbs/04_tensor.ipynb #3d45f64a
+def _newest_first(ready):
+    "Pop the nodes of the heap `ready` newest first, while the reverse pass keeps pushing to it."
+    pop = heapq.heappop
+    while ready: yield pop(ready)[1]
+
 def _backprop(roots, seeds, create_graph, retain_graph, targets=None):
     "Reverse pass from `roots`; returns {node: cotangent} for the leaves, or for the nodes in `targets` if given."
     global _BACKWARD_OP, _GRAD_ENABLED
-    keep = order = None
-    if targets is not None:   # prune: only nodes on a path to a target need cotangents
-        order, keep = toposort(roots), set(targets)
+    grads, found = {}, {}
+    for r, s in zip(roots, seeds):
+        grads[r] = s if r not in grads else grads[r] + s
+    if targets is None:   # newest first from a heap of (-creation number, node): no sort needed
+        ready = [(-r._seq, r) for r in grads if r._prim is not None]
+        heapq.heapify(ready)
+        nodes, keep, order = _newest_first(ready), None, None
+    else:                 # `grad`: sort once, and prune the nodes with no path to a target
+        order, keep, ready = toposort(roots), set(targets), None
         for node in order:
             if node not in keep:   # a plain loop: a generator per node would cost more than the test itself
                 for p in node.parents:
                     if p in keep: keep.add(node); break
+        nodes = [n for n in reversed(order) if n._prim is not None]
     free = not (create_graph if retain_graph is None else retain_graph)
-    grads, ready, found = {}, [], {}   # ready: a heap of (-creation number, node) for interior nodes with a cotangent
-    push, pop = heapq.heappush, heapq.heappop
-    for r, s in zip(roots, seeds):
-        old = grads.get(r)
-        if old is not None: grads[r] = old + s; continue
-        grads[r] = s
-        if r._prim is not None: push(ready, (-r._seq, r))
+    push = heapq.heappush
     prev_mode, prev_op = _GRAD_ENABLED, _BACKWARD_OP
     _GRAD_ENABLED = create_graph   # the VJPs record a graph only if asked to
     trace = _VJP_TRACE
     try:
-        while ready:
-            node = pop(ready)[1]            # the newest node left: all its consumers have run, its cotangent is complete
-            g = grads.pop(node)
+        for node in nodes:                  # all consumers of `node` have run: its cotangent is complete
+            g = grads.pop(node, None)
+            if g is None: continue          # (no cotangent reached it: pruned, or not on a path from the roots)
             prim = node._prim
             if targets is not None and node in targets: found[node] = g
             if _ANOMALY: _BACKWARD_OP = prim.name
@@ -437,7 +443,7 @@ def _backprop(roots, seeds, create_graph, retain_graph, targets=None):
                 if old is not None: grads[p] = old + c   # out of place: `c` may be shared
                 else:
                     grads[p] = c
-                    if p._prim is not None: push(ready, (-p._seq, p))
+                    if ready is not None and p._prim is not None: push(ready, (-p._seq, p))
             if free:   # release the node: drop inputs and saved value (keep its array and op name, for drawing)
                 node.parents, node._prim, node._params, node._saved = (), None, None, None
     finally:
