@@ -74,6 +74,20 @@ def test_reverse_pass_order_is_creation_order_not_walk_order():
     assert all(n.parents == () for n in (b, c, e))                     # each node released after its VJP
 
 
+def test_several_roots_one_feeding_another_duplicates_and_leaves():
+    x = Tensor(2.0); y = x * x; z = y * 3
+    backward([y, z])                                                   # z's contribution reaches y before y runs
+    assert x.grad.item() == 2 * 2.0 + 6 * 2.0
+    x = Tensor(2.0); y = x * x
+    backward([y, y])                                                   # the same root twice: seeds add up
+    assert x.grad.item() == 8.0
+    x = Tensor(2.0)
+    backward([x, x * 1.0])                                             # a leaf as a root
+    assert x.grad.item() == 2.0
+    x = Tensor(2.0); y = x * x; z = y * 3
+    assert grad([z, y], x).item() == 16.0                              # the pruned path, roots in either order
+
+
 def test_saved_values_for_the_vjp():
     # a primitive that saves an intermediate: forward returns (out, saved), the VJP reads out._saved
     calls = []
