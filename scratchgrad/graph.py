@@ -77,10 +77,27 @@ class GraphDrawing(graphviz.Digraph):
             return {"text/plain": self.source + "\n# " + _NO_DOT_HINT}
 
 # %% ../nbs/01_graph.ipynb #216f9697
+def _connect(g, ids, parent, target, k):
+    "An edge from `parent` to the drawn node `target`; a dashed edge from a '…' node if `parent` was cut."
+    if id(parent) in ids: return g.edge(ids[id(parent)], target)
+    g.node(f"{target}_cut{k}", "…", shape="plaintext")
+    g.edge(f"{target}_cut{k}", target, style="dashed")
+
+def _draw_products(g, node, ids):
+    "Draw a scalar `dot` node's products w_i * x_i as dashed boxes feeding it; return its remaining parent (the bias)."
+    n = (len(node.parents) - 1) // 2
+    for i, (w, x) in enumerate(zip(node.parents[:n], node.parents[n:2 * n])):
+        box = f"{ids[id(node)]}_p{i}"
+        g.node(box, "{ * | " + _fmt_number(w.value * x.value) + " }", style="dashed")
+        _connect(g, ids, w, box, 0); _connect(g, ids, x, box, 1)
+        g.edge(box, ids[id(node)])
+    return node.parents[2 * n:]
+
 def draw_graph(root,           # the output node: a Variable, a Tensor, anything with the graph-node protocol
                max_nodes=300,  # draw at most this many nodes (those nearest the root) and say so
                grads=None,     # optional mapping node -> gradient (e.g. from `get_gradient`) shown instead of `.grad`
-               rankdir="LR"):  # "LR": inputs on the left; "TB": inputs on top
+               rankdir="LR",   # "LR": inputs on the left; "TB": inputs on top
+               expand=False):  # draw the products w_i * x_i inside each scalar `dot` node (var_dot) as dashed boxes
     "Draw the computation graph that produced `root` as a Graphviz record diagram."
     if not hasattr(root, "parents"):
         raise TypeError(f"draw_graph: expected a graph node (with .parents, .op, .name, .grad), got {type(root).__name__}")
@@ -89,15 +106,12 @@ def draw_graph(root,           # the output node: a Variable, a Tensor, anything
     g = GraphDrawing(graph_attr={"rankdir": rankdir}, node_attr={"shape": "record", "fontsize": "11", "height": ".2"})
     for node in nodes:
         g.node(ids[id(node)], node_label(node, None if grads is None else grads.get(node)))
-    cut = 0
     for node in nodes:
-        for parent in node.parents:   # one edge per use: x * x draws two edges
-            if id(parent) in ids:
-                g.edge(ids[id(parent)], ids[id(node)])
-            else:
-                g.node(f"cut{cut}", "…", shape="plaintext")
-                g.edge(f"cut{cut}", ids[id(node)], style="dashed")
-                cut += 1
+        parents = node.parents
+        if expand and node.op == "dot" and isinstance(getattr(node, "value", None), numbers.Real):
+            parents = _draw_products(g, node, ids)
+        for k, parent in enumerate(parents):   # one edge per use: x * x draws two edges
+            _connect(g, ids, parent, ids[id(node)], k)
     if total > len(nodes):
         g.attr(label=f"showing {len(nodes)} of {total:,} nodes, those nearest the output (max_nodes={max_nodes})",
                labelloc="t", fontsize="12")

@@ -10,6 +10,7 @@ __all__ = ['Variable', 'var_add', 'var_sub', 'var_neg', 'var_mul', 'var_div', 'v
 import math
 import numbers
 import operator
+import threading
 
 # %% ../nbs/00_variable.ipynb #291425bb
 class Variable:
@@ -81,14 +82,24 @@ class Variable:
         from scratchgrad.backprop import zero_grad
         zero_grad(self)
 
+    # pickle and copy.deepcopy: without recursion through deep graphs (see "Copying and pickling deep graphs")
+    def __reduce__(self): return _reduce(self)
+    def __setstate__(self, state):
+        self.value, self._parents, self._partials, self.name, self.op, self.grad = state
+
 # %% ../nbs/00_variable.ipynb #eaa4e156
 def _type_name(x):
     t = type(x)
     return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
 
 def _as_float(x, op):
-    "`x` as a Python float, or a TypeError naming `op` and the type of `x`."
-    if isinstance(x, numbers.Real) and not isinstance(x, bool): return float(x)
+    "`x` as a Python float, or a TypeError / OverflowError naming `op` and the problem."
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        try: return float(x)
+        except OverflowError:   # only an int (or Fraction) beyond 1.8e308 gets here
+            size = f"an int of {len(str(abs(x)))} digits" if isinstance(x, int) else f"the {_type_name(x)} {x!r:.40}"
+            raise OverflowError(f"{op}: {size} is too large for a float (the largest is about 1.8e308); "
+                                "rescale it, e.g. use other units or its logarithm") from None
     hint = "pass a real number (int, float or numpy scalar)"
     if isinstance(x, bool): hint = "bools are not differentiable numbers: pass float(flag) if you mean 0.0 or 1.0"
     elif hasattr(x, "shape") or isinstance(x, (list, tuple, range)):
@@ -232,25 +243,35 @@ def var_sum(*variables):
     "The sum of any number of Variables (or numbers) as one node; every partial is 1."
     if len(variables) == 1 and not isinstance(variables[0], (Variable, numbers.Real)):
         raise TypeError(f"var_sum: got one {_type_name(variables[0])}; pass the terms as separate arguments: var_sum(*terms)")
-    total, nodes = 0.0, []
-    for v in variables:
-        if type(v) is not Variable: v = _lift(v, "var_sum")
-        total += v.value
-        nodes.append(v)
-    return _node(total, tuple(nodes), (1.0,) * len(nodes), "sum")
+    nodes = tuple(_lift(v, "var_sum") for v in variables)
+    return _node(sum((v.value for v in nodes), 0.0), nodes, (1.0,) * len(nodes), "sum")
 
 def var_dot(weights, inputs, bias=0.0):
     "sum(w * x) + bias as one node; partials x for each w, w for each x, 1 for the bias."
-    ws, xs = tuple(weights), tuple(inputs)
+    ws = tuple(_lift(w, "var_dot") for w in weights)
+    xs = tuple(_lift(x, "var_dot") for x in inputs)
     if len(ws) != len(xs):
         raise ValueError(f"var_dot: {len(ws)} weights but {len(xs)} inputs; they must pair up one to one")
-    # the common case, all Variables already, is checked and computed with C-level map() calls: this is the hot loop of chapter 3
-    if set(map(type, ws)) != _ONLY_VARIABLE: ws = tuple(_lift(w, "var_dot") for w in ws)
-    if set(map(type, xs)) != _ONLY_VARIABLE: xs = tuple(_lift(x, "var_dot") for x in xs)
-    if type(bias) is not Variable: bias = _lift(bias, "var_dot")
-    wv, xv = tuple(map(_value_of, ws)), tuple(map(_value_of, xs))
-    total = sum(map(operator.mul, wv, xv), bias.value)
+    bias = _lift(bias, "var_dot")
+    wv, xv = tuple(w.value for w in ws), tuple(x.value for x in xs)
+    total = sum(map(operator.mul, wv, xv), bias.value)   # w0*x0 + w1*x1 + ..., starting from the bias
     return _node(total, ws + xs + (bias,), xv + wv + (1.0,), "dot")
 
-_ONLY_VARIABLE = {Variable}
-_value_of = operator.attrgetter("value")
+# %% ../nbs/00_variable.ipynb #fd8c7356
+_scheduled = threading.local()   # per thread: ids of nodes already listed by the node that is being saved
+
+def _reduce(v):
+    "(constructor, its arguments, state) for pickle and deepcopy; ancestors first, so nothing recurses deeply."
+    state = (v.value, v._parents, v._partials, v.name, v.op, v.grad)
+    ids = getattr(_scheduled, "ids", set())
+    if not v._parents or id(v) in ids:            # a leaf, or a node whose inputs are saved before it
+        ids.discard(id(v))
+        return (_empty_variable, (), state)
+    from scratchgrad.backprop import topo_ordered_nodes   # imported on use, like backward()
+    ancestors = topo_ordered_nodes(v)[:-1]        # every input before its results; v itself is last
+    _scheduled.ids = {id(n) for n in ancestors}
+    return (_empty_variable, (ancestors,), state)
+
+def _empty_variable(ancestors=()):
+    "A blank Variable for __setstate__ to fill; `ancestors` were only passed so that they are restored first."
+    return _new(Variable)
