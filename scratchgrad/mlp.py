@@ -7,6 +7,7 @@ __all__ = ['Neuron', 'Layer', 'MLP', 'binary_crossentropy', 'fit', 'accuracy']
 
 # %% ../nbs/03_mlp.ipynb #eca7ad84
 import math
+import numbers
 import random
 import sys
 
@@ -58,10 +59,10 @@ class MLP:
                  neurons_per_layer,       # e.g. [16, 16, 1]: two hidden layers of 16 and one output
                  output_activation="sigmoid",   # "sigmoid", "tanh", "relu" or None (raw scores)
                  seed=0):                 # seeds the weight initialisation
+        sizes = _check_sizes(n_inputs, neurons_per_layer)
         rng = random.Random(seed)
-        sizes = [n_inputs] + list(neurons_per_layer)
         self.n_inputs = n_inputs
-        self.layers = [Layer(n_in, n_out, "relu" if i < len(neurons_per_layer) - 1 else output_activation, rng)
+        self.layers = [Layer(n_in, n_out, "relu" if i < len(sizes) - 2 else output_activation, rng)
                        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
 
     def __call__(self, inputs):
@@ -84,6 +85,22 @@ class MLP:
     def __repr__(self):
         widths = [len(layer.neurons) for layer in self.layers]
         return f"MLP({self.n_inputs}, {widths}, output_activation={self.layers[-1].activation!r})"
+
+def _is_count(n):
+    "A whole number >= 1 (bools excluded)."
+    return isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1
+
+def _check_sizes(n_inputs, neurons_per_layer):
+    "[n_inputs, *neurons_per_layer], or a ValueError naming the size that cannot build a layer."
+    if not _is_count(n_inputs):
+        raise ValueError(f"MLP: n_inputs must be a whole number >= 1 (the number of input features), got {n_inputs!r}")
+    widths = list(neurons_per_layer)
+    if not widths:
+        raise ValueError("MLP: neurons_per_layer is empty; list the layer widths, ending with the output layer, e.g. [16, 16, 1]")
+    for i, width in enumerate(widths):
+        if not _is_count(width):
+            raise ValueError(f"MLP: layer {i} needs a whole number >= 1 of neurons, got {width!r} in {widths}")
+    return [n_inputs] + widths
 
 # %% ../nbs/03_mlp.ipynb #d5cb0109
 def _stable_sigmoid(z):
@@ -121,7 +138,7 @@ def fit(model,               # an MLP (anything callable on one example with a `
         progress=True):      # show a fastprogress bar
     "Train `model` with mini-batch SGD; return the list of batch losses, one per step."
     X, y = list(X), list(y)
-    if len(X) != len(y): raise ValueError(f"fit: {len(X)} examples but {len(y)} labels")
+    _check_fit(X, y, epochs, batch_size, lr, lr_end)
     params, rng, order = model.parameters(), random.Random(seed), list(range(len(X)))
     n_steps = epochs * math.ceil(len(X) / batch_size)
     lr_end = lr if lr_end is None else lr_end
@@ -146,6 +163,25 @@ def fit(model,               # an MLP (anything callable on one example with a `
         elif progress and ((epoch + 1) % max(1, epochs // 5) == 0 or epoch + 1 == epochs):
             print(f"epoch {epoch + 1:>3}/{epochs}  step {len(history):>5}  loss {recent:.4f}")
     return history
+
+def _check_rate(name, rate, allow_zero):
+    "A learning rate must be a finite real number, > 0 (or >= 0 for the final one)."
+    if not isinstance(rate, numbers.Real) or isinstance(rate, bool):
+        raise TypeError(f"fit: {name} must be a number, got {type(rate).__name__} {rate!r:.40}")
+    if not (math.isfinite(rate) and (rate > 0 or (allow_zero and rate == 0))):
+        raise ValueError(f"fit: {name} must be a {'non-negative' if allow_zero else 'positive'} finite number, "
+                         f"got {rate!r}; typical values are 0.01 to 1")
+
+def _check_fit(X, y, epochs, batch_size, lr, lr_end):
+    "Refuse arguments that would train on nothing or diverge, naming the argument and the fix."
+    if len(X) == 0: raise ValueError("fit: no training examples (X is empty); pass at least one example")
+    if len(X) != len(y): raise ValueError(f"fit: {len(X)} examples but {len(y)} labels")
+    if not _is_count(batch_size):
+        raise ValueError(f"fit: batch_size must be a whole number >= 1, got {batch_size!r}")
+    if not (isinstance(epochs, numbers.Integral) and not isinstance(epochs, bool) and epochs >= 0):
+        raise ValueError(f"fit: epochs must be a whole number >= 0, got {epochs!r}")
+    _check_rate("lr", lr, allow_zero=False)
+    if lr_end is not None: _check_rate("lr_end", lr_end, allow_zero=True)
 
 def accuracy(model, X, y):
     "Fraction of examples whose predicted class (output > 0.5) equals the label."
