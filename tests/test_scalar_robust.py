@@ -1,0 +1,215 @@
+"""Bad input and deep graphs for the scalar engine: huge ints, pickling and deep-copying deep graphs, MLP and fit
+arguments, draw_graph's Tensor protocol and `expand`, and the readability of the drawings stored in notebooks 00-03."""
+import copy
+import json
+import math
+import pickle
+import re
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scratchgrad.backprop import get_gradient
+from scratchgrad.graph import draw_graph, node_label
+from scratchgrad.mlp import MLP, fit
+from scratchgrad.variable import Variable, var_dot
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---- numbers too large for a float -------------------------------------------------------------------------------------
+def test_int_too_large_for_a_float_names_the_problem():
+    with pytest.raises(OverflowError, match=r"Variable: an int of 401 digits is too large for a float"):
+        Variable(10**400)
+    with pytest.raises(OverflowError, match=r"^\*: an int of 401 digits"):
+        Variable(2.0) * 10**400
+    assert Variable(10**300).value == 1e300      # large, but still a float
+
+
+# ---- pickle and deepcopy -----------------------------------------------------------------------------------------------
+def deep_chain(n):
+    x = Variable(0.5, name="x")
+    y = x
+    for _ in range(n):
+        y = y + x
+    return x, y
+
+
+def walk_to_leaf(y, x):
+    "Follow parents[0] down to the leaf, checking that every node's second input is `x`; return (leaf, depth)."
+    node, depth = y, 0
+    while node.parents:
+        assert node.parents[1] is x
+        node, depth = node.parents[0], depth + 1
+    return node, depth
+
+
+@pytest.mark.parametrize("roundtrip", [lambda obj: pickle.loads(pickle.dumps(obj)), copy.deepcopy],
+                         ids=["pickle", "deepcopy"])
+def test_deep_chain_pickles_and_deep_copies_without_recursion(roundtrip):
+    n = 100_000
+    x, y = deep_chain(n)
+    x2, y2 = roundtrip([x, y])
+    assert x2 is not x and y2.value == y.value == 0.5 * (n + 1)
+    leaf, depth = walk_to_leaf(y2, x2)
+    assert leaf is x2 and depth == n
+    assert get_gradient(y2)[x2] == n + 1
+    y3 = roundtrip(y)                                  # the root alone: its graph comes along
+    assert walk_to_leaf(y3, y3.parents[1])[1] == n
+
+
+def test_pickle_keeps_name_op_grad_and_partials():
+    a, b = Variable(3.0, name="a"), Variable(4.0, name="b")
+    f = (a + b) * (a * b)
+    f.backward()
+    f2 = pickle.loads(pickle.dumps(f))
+    assert (f2.value, f2.op, f2.grad, f2.partials) == (84.0, "*", 1.0, (12.0, 7.0))
+    c2, d2 = f2.parents
+    assert c2.parents[0] is d2.parents[0] and c2.parents[0].name == "a" and c2.parents[0].grad == 40.0
+    leaf = pickle.loads(pickle.dumps(a))
+    assert (leaf.value, leaf.name, leaf.parents, leaf.grad) == (3.0, "a", (), 40.0)
+
+
+def test_shallow_copy_shares_the_inputs():
+    a = Variable(2.0)
+    f = a * a
+    g = copy.copy(f)
+    assert g is not f and g.parents[0] is a and g.value == 4.0
+
+
+def test_pickling_in_threads():
+    results = []
+    def work():
+        x, y = deep_chain(5_000)
+        x2, y2 = pickle.loads(pickle.dumps([x, y]))
+        results.append(walk_to_leaf(y2, x2)[1])
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    assert results == [5_000] * 4
+
+
+def test_trained_mlp_pickles():
+    model = MLP(2, [4, 1], seed=0)
+    fit(model, [[0.1, 0.2], [0.3, -0.4]] * 4, [0, 1] * 4, epochs=2, batch_size=4, progress=False)
+    model2 = pickle.loads(pickle.dumps(model))
+    assert model2([0.3, 0.1])[0].value == model([0.3, 0.1])[0].value
+
+
+# ---- MLP and fit arguments ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("args, message", [
+    ((0, [3, 1]), "n_inputs must be a whole number >= 1"),
+    ((-2, [3, 1]), "n_inputs must be a whole number >= 1"),
+    ((True, [3, 1]), "n_inputs must be a whole number >= 1"),
+    ((2, []), "neurons_per_layer is empty"),
+    ((2, [0]), r"layer 0 needs a whole number >= 1 of neurons, got 0"),
+    ((2, [3, 2.5]), r"layer 1 needs a whole number >= 1 of neurons, got 2\.5"),
+])
+def test_mlp_refuses_sizes_that_build_no_network(args, message):
+    with pytest.raises(ValueError, match=message):
+        MLP(*args)
+
+
+def test_mlp_accepts_numpy_integer_sizes():
+    assert len(MLP(np.int64(2), [np.int64(3), 1]).parameters()) == 3 * 3 + 4
+
+
+X, Y = [[0.1, 0.2], [0.3, -0.4]] * 4, [0, 1] * 4
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(lr=0.0), ValueError, "lr must be a positive finite number, got 0.0"),
+    (dict(lr=-1.0), ValueError, "lr must be a positive finite number"),
+    (dict(lr=math.nan), ValueError, "lr must be a positive finite number, got nan"),
+    (dict(lr=math.inf), ValueError, "lr must be a positive finite number, got inf"),
+    (dict(lr="0.1"), TypeError, "lr must be a number, got str"),
+    (dict(lr=None), TypeError, "lr must be a number, got NoneType"),
+    (dict(lr_end=-0.1), ValueError, "lr_end must be a non-negative finite number"),
+    (dict(batch_size=0), ValueError, "batch_size must be a whole number >= 1, got 0"),
+    (dict(batch_size=-4), ValueError, "batch_size must be a whole number >= 1"),
+    (dict(batch_size=2.5), ValueError, "batch_size must be a whole number >= 1, got 2.5"),
+    (dict(epochs=-1), ValueError, "epochs must be a whole number >= 0"),
+])
+def test_fit_refuses_arguments_that_cannot_train(kwargs, error, message):
+    model = MLP(2, [2, 1], seed=0)
+    before = [p.value for p in model.parameters()]
+    with pytest.raises(error, match=re.escape(message)):
+        fit(model, X, Y, progress=False, **kwargs)
+    assert [p.value for p in model.parameters()] == before      # refused before any step
+
+
+def test_fit_refuses_empty_and_mismatched_data():
+    model = MLP(2, [2, 1], seed=0)
+    with pytest.raises(ValueError, match="no training examples"):
+        fit(model, [], [], progress=False)
+    with pytest.raises(ValueError, match="3 examples but 2 labels"):
+        fit(model, X[:3], Y[:2], progress=False)
+
+
+def test_fit_accepts_zero_final_rate_and_zero_epochs():
+    model = MLP(2, [2, 1], seed=0)
+    assert fit(model, X, Y, epochs=0, progress=False) == []
+    assert len(fit(model, X, Y, epochs=1, batch_size=4, lr=0.1, lr_end=0.0, progress=False)) == 2
+
+
+# ---- draw_graph: the Tensor protocol (a stand-in object), and expand ---------------------------------------------------
+class FakeTensor:
+    "The graph-node protocol of a Tensor, nothing else."
+    def __init__(self, shape, parents=(), op="", name=None, grad=None):
+        self.shape, self.dtype, self.parents, self.op, self.name, self.grad = shape, np.dtype("float64"), parents, op, name, grad
+
+
+def test_objects_with_shape_and_dtype_draw_as_tensors():
+    W, x = FakeTensor((3, 2), name="W"), FakeTensor((2,), name="x")
+    Wx = FakeTensor((3,), (W, x), op="matmul", grad=np.ones(3))
+    assert node_label(W) == "{ W | (3, 2) float64 }"
+    assert node_label(Wx) == "{ matmul | (3,) float64 | grad (3,) }"
+    assert node_label(FakeTensor((), grad=np.array(2.5))) == "{ () float64 | grad 2.5 }"
+    out = FakeTensor((3,), (Wx, FakeTensor((3,), name="b")), op="+", name="out", grad=np.ones(3))
+    g = draw_graph(out, expand=True)                  # expand leaves non-scalar nodes alone
+    assert "matmul | (3,) float64 | grad (3,)" in g.source.replace("\\", "")
+    assert g.source.count("->") == 4
+
+
+def test_expand_draws_each_product_of_a_dot_node():
+    ws = [Variable(0.5, name="w0"), Variable(-2.0, name="w1")]
+    xs = [Variable(3.0, name="x0"), Variable(4.0, name="x1")]
+    z = var_dot(ws, xs, Variable(1.0, name="b"))
+    src = draw_graph(z, expand=True).source
+    assert src.count("style=dashed") == 2 and "{ * | 1.5 }" in src and "{ * | -8 }" in src
+    assert src.count("->") == 2 * 2 + 2 + 1
+    assert draw_graph(z).source.count("->") == 5
+    assert draw_graph(z.tanh(), expand=True).source.count("->") == 8     # the dot node below the root is expanded too
+
+
+def test_expand_with_a_capped_graph_marks_cut_inputs():
+    z = var_dot([Variable(1.0), Variable(2.0)], [Variable(3.0), Variable(4.0)], 0.0)
+    src = draw_graph(z, max_nodes=1, expand=True).source
+    assert src.count("…") == 5 and "showing 1 of 6 nodes" in src
+
+
+# ---- the drawings stored in notebooks 00-03 are readable on the page -------------------------------------------------
+COLUMN_PX = 1000    # the width of the page's output column (docs CSS: a 1040 px notebook, minus padding)
+
+
+def drawings(nb_path):
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    for i, cell in enumerate(nb["cells"]):
+        for out in cell.get("outputs", []):
+            svg = out.get("data", {}).get("image/svg+xml")
+            if svg: yield i, "".join(svg)
+
+
+@pytest.mark.parametrize("name", ["00_variable", "01_graph", "02_backprop", "03_mlp"])
+def test_stored_drawings_have_labels_of_at_least_10px(name):
+    "An SVG wider than the column is scaled down to fit; its smallest text must still be >= 10 px tall."
+    found = 0
+    for i, svg in drawings(ROOT / "nbs" / f"{name}.ipynb"):
+        width_px = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1)) * 4 / 3
+        smallest_pt = min(float(s) for s in re.findall(r'font-size="([\d.]+)"', svg))
+        px = smallest_pt * 4 / 3 * min(1.0, COLUMN_PX / width_px)
+        assert px >= 10, f"{name} cell {i}: a {width_px:.0f} px wide drawing shrinks its labels to {px:.1f} px"
+        found += 1
+    assert found >= 2, f"{name}: expected drawings in the stored outputs"
