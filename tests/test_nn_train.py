@@ -66,7 +66,7 @@ def test_fit_bad_input():
         DataLoader(np.zeros((3, 2)), np.zeros(2))
 
 
-def test_format_table_seed_format():
+def test_format_table_layout():
     rows = [{'epoch': 0, 'train_loss': 0.19770, 'train_err': 0.0601, 'test_loss': 0.19683, 'test_err': 0.0585}]
     assert format_table(rows).splitlines() == ['| Epoch | Train Loss | Train Err | Test Loss | Test Err |',
                                                '|     0 |    0.19770 |   0.06010 |   0.19683 |  0.05850 |']
