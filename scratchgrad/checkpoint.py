@@ -5,6 +5,7 @@
 # %% ../nbs/05f_checkpoint.ipynb #1d4016e9
 from __future__ import annotations
 import os, uuid
+from collections.abc import Callable
 from pathlib import Path
 import numpy as np
 from .nn import Module
@@ -42,7 +43,7 @@ def _fsync_dir(folder: Path):
     try: os.fsync(fd)
     finally: os.close(fd)
 
-def write_atomically(path, write) -> Path:
+def write_atomically(path: str | Path, write: Callable) -> Path:
     "Call `write(f)` on a new temporary file beside `path`, fsync it, then rename it over `path` in one step."
     path = Path(path)
     tmp = path.with_name(f'.{path.name}.{uuid.uuid4().hex[:8]}.tmp')
@@ -62,7 +63,7 @@ def _write_npz(f, state: dict):
     "Write the arrays of `state` to the open binary file `f` as an .npz archive."
     np.savez(f, **state)
 
-def save(model: Module, path) -> Path:
+def save(model: Module, path: str | Path) -> Path:
     "Write every Tensor of `model` (frozen ones too) to the .npz file `path` atomically; adds the suffix if missing."
     path = Path(path)
     if path.suffix != '.npz': path = path.with_name(path.name + '.npz')
@@ -70,7 +71,7 @@ def save(model: Module, path) -> Path:
     return write_atomically(path, lambda f: _write_npz(f, state))
 
 # %% ../nbs/05f_checkpoint.ipynb #9d4024f5
-def load(model: Module, path) -> Module:
+def load(model: Module, path: str | Path) -> Module:
     "Read parameters saved by `save` into `model`, all or nothing."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"load: no such file: {path}")

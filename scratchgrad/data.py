@@ -112,7 +112,7 @@ def _check_labels(name: str, labels: np.ndarray):
                          f"{int(labels.argmax())}.")
 
 # %% ../nbs/05a_data.ipynb #8d502149
-def load_mnist(path='.') -> Split:
+def load_mnist(path: str | Path = '.') -> Split:
     "MNIST from the four standard IDX files in the directory `path` (raw or .gz); never downloads."
     folder = Path(path).expanduser()
     found = {k: _find_mnist_file(folder, stem) for k, stem in MNIST_FILES.items()}

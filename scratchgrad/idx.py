@@ -69,7 +69,7 @@ def parse_idx(buf: bytes, source: str = '<bytes>') -> np.ndarray:
     "Decode the IDX bytes `buf` into a native-endian numpy array; `source` names it in errors."
     return _read_idx_stream(io.BytesIO(buf), source)
 
-def read_idx(path) -> np.ndarray:
+def read_idx(path: str | Path) -> np.ndarray:
     "Read an IDX file (raw, or gzipped: recognised by its first two bytes) into a numpy array."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"read_idx: no such file: {path}")
@@ -83,7 +83,7 @@ def read_idx(path) -> np.ndarray:
                          "the file is probably truncated or corrupt: download it again.") from e
 
 # %% ../nbs/05z_idx.ipynb #1071c74c
-def write_idx(path, arr, compress: bool | None = None):
+def write_idx(path: str | Path, arr: np.ndarray, compress: bool | None = None) -> Path:
     "Write `arr` as an IDX file at `path` (gzipped when `compress`, default: when the name ends in `.gz`)."
     arr = np.asarray(arr)
     codes = {dt.newbyteorder('=').str: c for c, dt in _IDX_TYPES.items()}
