@@ -163,6 +163,8 @@ def _assemble(pieces, axis, shape):
     J = snp.reshape(snp.stack(pieces, axis=axis), shape)
     return J[()] if isinstance(J, np.ndarray) and J.ndim == 0 else J
 
+def _is_empty(shape) -> bool: return 0 in shape
+
 def jacobian(f, argnum=0, mode='reverse'):
     "Make the function computing the Jacobian of `f` (shape: output shape + argument shape) for argument(s) `argnum`."
     nums = _argnums(argnum, 'jacobian')
@@ -174,7 +176,8 @@ def jacobian(f, argnum=0, mode='reverse'):
         node = _output_node(out, level, jacobian_f.__name__)
         out_shape = _shape(out)
         shapes = [out_shape + _shape(args[k]) for k in nums]
-        if node is None: jacs = [np.zeros(s) for s in shapes]
+        if node is None or _is_empty(out_shape) or any(_is_empty(_shape(args[k])) for k in nums):
+            jacs = [np.zeros(s) for s in shapes]     # no output entry (or no input entry): an empty Jacobian
         elif mode == 'reverse':
             jacs = [_assemble(rows, 0, s) for rows, s in zip(_jacobian_rows(node, boxes, level, out_shape), shapes)]
         else:
@@ -190,6 +193,13 @@ def hessian(f, argnum=0):
     def hessian_f(*args, **kwargs): return hess(*args, **kwargs)
     return _name(hessian_f, 'hessian', f, nums, 'Hessian')
 
+# %% ../nbs/06b_autograd.ipynb #e83a0cc1
+def _check_vector_given(opname: str, args: tuple, argnum: int, name: str):
+    "Raise a clear error unless the call passed the arguments up to `argnum` and then the vector `name` last."
+    if len(args) < argnum + 2:
+        raise TypeError(f'{opname}: call it as {opname}(*args, {name}), the function\'s positional arguments followed by '
+                        f'the vector {name}; got {len(args)} positional argument(s), so {name} (or argument {argnum}) is missing')
+
 # %% ../nbs/06b_autograd.ipynb #37a4e577
 def hvp(f, argnum=0):
     "Make the function `(*args, v) -> H v`, the Hessian of scalar-valued `f` (for argument `argnum`) times `v`."
@@ -197,6 +207,7 @@ def hvp(f, argnum=0):
     nums = _argnums(argnum, 'hvp')
     grad_f = grad(f, argnum)
     def hvp_f(*args, **kwargs):
+        _check_vector_given(hvp_f.__name__, args, argnum, 'v')
         *args, v = args
         if argnum < len(args) and _shape(v) != _shape(args[argnum]):
             raise ValueError(f'{hvp_f.__name__}: the vector v has shape {_shape(v)} but argument {argnum} has shape '
@@ -233,6 +244,7 @@ def jvp(f, argnum=0):
     if type(argnum) is tuple: raise TypeError('jvp: argnum must be a single int')
     nums = _argnums(argnum, 'jvp')
     def jvp_f(*args, **kwargs):
+        _check_vector_given(jvp_f.__name__, args, argnum, 'v')
         *args, v = args
         out, (box,), level = _trace(f, args, kwargs, nums, jvp_f.__name__)
         if _shape(v) != box.shape:

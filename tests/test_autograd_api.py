@@ -12,7 +12,7 @@ from scratchgrad.autograd import grad, value_and_grad, jacobian, hessian, hvp, j
 def f(x, y): return np.log(x**2) + y**2 + x * y
 
 
-def test_seed_example_against_hand_derivatives():
+def test_running_example_against_hand_derivatives():
     for x, y in [(1.5, -0.7), (-0.3, 2.0), (13.0, 4.0)]:
         assert abs(grad(f, 0)(x, y) - (2 / x + y)) < 1e-12
         assert abs(grad(f, 1)(x, y) - (2 * y + x)) < 1e-12
@@ -227,3 +227,33 @@ def test_every_operator_nests_inside_every_other():
     v, g = value_and_grad(lambda a: grad(np.sin)(a))(0.3)
     assert abs(v - np.cos(0.3)) < 1e-15 and abs(g + np.sin(0.3)) < 1e-15
     assert grad(lambda a: jvp(lambda b: b**3)(a, a)[1])(2.0) == 36.0      # the tangent itself is traced: 3a^2 * a
+
+
+def test_hvp_and_jvp_without_the_vector_say_so():
+    x = np.array([1.0, 2.0])
+    with pytest.raises(TypeError, match=r'hvp_of_<lambda>_wrt_argnum_0: call it as hvp_of_<lambda>_wrt_argnum_0\(\*args, v\)'):
+        hvp(lambda a: np.sum(a**3))(x)
+    with pytest.raises(TypeError, match='got 1 positional argument'):
+        jvp(np.sin)(x)
+    with pytest.raises(TypeError, match='v \\(or argument 1\\) is missing'):
+        hvp(lambda a, b: np.sum(a * b**3), 1)(x, x)
+
+
+def test_empty_jacobians():
+    x = np.array([1.0, 2.0, 3.0])
+    assert jacobian(lambda a: a[:0] * 2.0)(x).shape == (0, 3)
+    assert jacobian(lambda a: a[:0] * 2.0, mode='forward')(x).shape == (0, 3)
+    assert jacobian(lambda a: np.sum(a))(np.zeros(0)).shape == (0,)
+    assert jacobian(lambda a: np.tanh(a))(np.zeros((0, 2))).shape == (0, 2, 0, 2)
+
+
+def test_python_control_flow():
+    def newton_sqrt(a):
+        x = a
+        while abs(x * x - a) > 1e-12 * a: x = (x + a / x) / 2
+        return x
+    def power(x, n): return 1.0 if n == 0 else x * power(x, n - 1)
+    def piecewise(x): return x * x if x > 0 else -x
+    for a in [0.5, 2.0, 7.0]: assert grad(newton_sqrt)(a) == pytest.approx(0.5 / np.sqrt(a), rel=1e-12)
+    assert grad(power)(1.5, 5) == pytest.approx(5 * 1.5**4, rel=1e-12)
+    assert grad(piecewise)(2.0) == 4.0 and grad(piecewise)(-2.0) == -1.0

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from scratchgrad.data import MNIST_FILES, load_mnist, parse_idx, read_idx, write_idx
+from scratchgrad.data import MNIST_FILES, load_mnist
+from scratchgrad.idx import parse_idx, read_idx, write_idx
 
 IDX_DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
 CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D, np.float64: 0x0E}
@@ -127,3 +128,71 @@ def test_load_mnist_checks_contents(tmp_path):
     write_idx(tmp_path / 'train-images-idx3-ubyte.gz', np.zeros((5, 8, 8), np.uint8))
     with pytest.raises(ValueError, match=r'shape \(n, 28, 28\)'):
         load_mnist(tmp_path)
+
+
+def test_gzip_header_is_checked_before_the_payload_is_decompressed(tmp_path, monkeypatch):
+    bomb = tmp_path / 'bomb.gz'
+    bomb.write_bytes(gzip.compress(struct.pack('>HBBI', 0, 0x08, 1, 10) + bytes(20_000_000)))
+    handed_out = []
+    class CountingGzip(gzip.GzipFile):
+        def read(self, size=-1):
+            out = super().read(size); handed_out.append(len(out)); return out
+    monkeypatch.setattr(gzip, 'open', lambda p, mode='rb': CountingGzip(p, mode))
+    with pytest.raises(ValueError, match='bomb.gz is longer than its header says'):
+        read_idx(bomb)
+    assert sum(handed_out) <= 4 + 4 + 10 + 1                 # header, the 10 announced bytes, one more: not 20 MB
+    (tmp_path / 'wrong.gz').write_bytes(gzip.compress(b'PK\x03\x04' + bytes(5_000_000)))
+    handed_out.clear()
+    with pytest.raises(ValueError, match='wrong magic number 0x504B0304'):
+        read_idx(tmp_path / 'wrong.gz')
+    assert sum(handed_out) == 4
+
+
+@pytest.mark.parametrize('payload', [b'\x1f\x8b' + bytes(30), b'\x1f\x8b\x08\x00' + bytes(6) + b'\xff' * 40])
+def test_corrupt_gzip_errors_name_the_file(tmp_path, payload):
+    (tmp_path / 'corrupt-idx1-ubyte.gz').write_bytes(payload)
+    with pytest.raises(ValueError, match='corrupt-idx1-ubyte.gz looks gzipped but cannot be decompressed'):
+        read_idx(tmp_path / 'corrupt-idx1-ubyte.gz')
+
+
+def test_dimension_overflow_is_a_corrupt_header(tmp_path):
+    buf = struct.pack('>HBB4I', 0, 0x0E, 4, *[2**32 - 1] * 4)
+    (tmp_path / 'huge.idx').write_bytes(buf)
+    with pytest.raises(ValueError, match=r'huge.idx announces shape \(4294967295, 4294967295, 4294967295, 4294967295\) '
+                                         r'of float64, \d+ bytes of data, more than this machine can address'):
+        read_idx(tmp_path / 'huge.idx')
+    (tmp_path / 'big.idx').write_bytes(struct.pack('>HBB2I', 0, 0x08, 2, 100_000, 100_000) + bytes(10))
+    with pytest.raises(ValueError, match='is truncated: shape \\(100000, 100000\\) of uint8 needs 10000000000 data bytes, found 10'):
+        read_idx(tmp_path / 'big.idx')         # 10 GB announced, 10 bytes present: refused without allocating 10 GB
+
+
+@pytest.mark.parametrize('labels, message', [
+    (np.array([0, -1, 2], np.int8), 'as unsigned integers \\(IDX type 0x08\\) in one dimension, found int8'),
+    (np.array([0, 1.5, 2], np.float32), 'found float32 of shape \\(3,\\)'),
+    (np.array([[0, 1, 2]], np.uint8), 'found uint8 of shape \\(1, 3\\)'),
+    (np.array([0, 10, 2], np.uint8), 'should hold digit labels 0..9, found 10 at position 1'),
+])
+def test_load_mnist_checks_label_types_and_values(tmp_path, labels, message):
+    fake_mnist(tmp_path)
+    write_idx(tmp_path / 't10k-labels-idx1-ubyte.gz', labels)
+    with pytest.raises(ValueError, match=message):
+        load_mnist(tmp_path)
+
+
+@pytest.mark.parametrize('images', [np.zeros((3, 28, 28), np.float32), np.zeros((3, 28, 28), np.int8)])
+def test_load_mnist_checks_image_dtype(tmp_path, images):
+    fake_mnist(tmp_path)
+    write_idx(tmp_path / 't10k-images-idx3-ubyte.gz', images)
+    with pytest.raises(ValueError, match=f'should hold uint8 images of shape \\(n, 28, 28\\), found {images.dtype}'):
+        load_mnist(tmp_path)
+
+
+def test_write_idx_is_atomic(tmp_path, monkeypatch):
+    import scratchgrad.checkpoint as checkpoint
+    p = write_idx(tmp_path / 'a-idx1-ubyte', np.arange(3, dtype=np.uint8))
+    def boom(src, dst): raise KeyboardInterrupt
+    monkeypatch.setattr(checkpoint.os, 'replace', boom)
+    with pytest.raises(KeyboardInterrupt):
+        write_idx(p, np.arange(5, dtype=np.uint8))
+    np.testing.assert_array_equal(read_idx(p), np.arange(3))
+    assert [q.name for q in tmp_path.iterdir()] == ['a-idx1-ubyte']

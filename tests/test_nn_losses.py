@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from scratchgrad.tensor import Tensor, gradcheck
-from scratchgrad.nn import binary_cross_entropy_with_logits, cross_entropy, mse, softplus
+from scratchgrad.losses import binary_cross_entropy_with_logits, cross_entropy, mse, softplus
 
 
 def ref_cross_entropy(z, y):

@@ -117,3 +117,25 @@ def test_dropout_modes():
     np.testing.assert_array_equal(d(x).array, x.array)
     with pytest.raises(ValueError, match=r'p must be in \[0, 1\)'):
         Dropout(1.0)
+
+
+def test_named_tensors_keep_frozen_parameters_and_constants():
+    net = Net()
+    all_names = [n for n, _ in net.named_tensors()]
+    assert 'blocks.0.frozen' in all_names and 'blocks.0.lin.weight' in all_names
+    net.blocks[0].lin.weight.requires_grad = False
+    assert 'blocks.0.lin.weight' not in [n for n, _ in net.named_parameters()]
+    assert [n for n, _ in net.named_tensors()] == all_names
+
+
+def test_default_generator_is_per_thread():
+    import threading
+    manual_seed(5); main_first = Linear(3, 2).weight.array.copy()
+    manual_seed(5)
+    seen = {}
+    def worker():
+        seen['fresh'] = Linear(3, 2).weight.array.copy()     # a new thread starts from seed 0
+        manual_seed(99)                                      # and its reseeding stays in the thread
+    t = threading.Thread(target=worker); t.start(); t.join()
+    np.testing.assert_array_equal(Linear(3, 2).weight.array, main_first)
+    manual_seed(0); np.testing.assert_array_equal(seen['fresh'], Linear(3, 2).weight.array)

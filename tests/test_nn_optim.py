@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from scratchgrad.tensor import Tensor
-from scratchgrad.nn import SGD, Adam, Linear, MLP
+from scratchgrad.nn import Linear, MLP
+from scratchgrad.optim import SGD, Adam
 
 
 def quartic_grad(theta):          # gradient of sum(theta^4)/4 + sum(theta)
@@ -125,3 +126,11 @@ def test_against_torch_if_available():
         for _ in range(5):
             opt.zero_grad(); (w ** 4 / 4 + w).sum().backward(); opt.step()
         np.testing.assert_allclose(run(ours, theta0, 5, **kw), w.detach().numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize('make', [lambda w: w * 2, lambda w: w.T, lambda w: w.reshape(-1), lambda w: w[0]])
+def test_optimizers_refuse_non_leaf_tensors(make):
+    w = Tensor(np.ones((2, 2)))
+    for opt in (SGD, Adam):
+        with pytest.raises(ValueError, match='is the result of an operation .* not a leaf Tensor'):
+            opt([w, make(w)], lr=0.1)
