@@ -25,7 +25,10 @@ from scratchgrad.backprop import get_gradient                   # noqa: E402
 from scratchgrad.variable import var_sum                        # noqa: E402
 from scratchgrad.data import load_moons                         # noqa: E402
 from scratchgrad.tensor import no_grad                          # noqa: E402
-from scratchgrad.nn import MLP, SGD, Adam, accuracy, binary_cross_entropy_with_logits, format_table  # noqa: E402
+from scratchgrad.nn import MLP                                  # noqa: E402
+from scratchgrad.optim import SGD, Adam                         # noqa: E402
+from scratchgrad.losses import binary_cross_entropy_with_logits # noqa: E402
+from scratchgrad.train import accuracy, format_table            # noqa: E402
 
 EPOCHS, BATCH, LR, LR_END, SEED = 20, 32, 0.5, 0.02, 0
 

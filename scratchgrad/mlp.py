@@ -11,7 +11,7 @@ import numbers
 import random
 import sys
 
-from fastprogress import fastprogress
+from tqdm import tqdm
 
 from .variable import Variable, var_dot, var_sum
 from .backprop import get_gradient
@@ -135,7 +135,7 @@ def fit(model,               # an MLP (anything callable on one example with a `
         momentum=0.0,        # heavy-ball momentum: 0 is plain SGD
         loss_fn=binary_crossentropy,   # loss_fn(label, model(example)[0]) -> Variable
         seed=0,              # seeds the shuffling
-        progress=True):      # show a fastprogress bar
+        progress=True):      # show a progress bar (tqdm)
     "Train `model` with mini-batch SGD; return the list of batch losses, one per step."
     X, y = list(X), list(y)
     _check_fit(X, y, epochs, batch_size, lr, lr_end)
@@ -144,8 +144,8 @@ def fit(model,               # an MLP (anything callable on one example with a `
     lr_end = lr if lr_end is None else lr_end
     velocity = [0.0] * len(params)
     history = []
-    live = progress and (fastprogress.IN_NOTEBOOK or sys.stdout.isatty())
-    epoch_iter = fastprogress.progress_bar(range(epochs)) if live else range(epochs)
+    live = progress and (sys.stdout.isatty() or type(sys.stdout).__module__.startswith('ipykernel'))
+    epoch_iter = tqdm(range(epochs), file=sys.stdout) if live else range(epochs)
     for epoch in epoch_iter:
         rng.shuffle(order)
         for start in range(0, len(order), batch_size):
@@ -159,7 +159,7 @@ def fit(model,               # an MLP (anything callable on one example with a `
                 p.value -= step_lr * velocity[i]
             history.append(loss.value)
         recent = sum(history[-5:]) / len(history[-5:])
-        if live: epoch_iter.comment = f"loss {recent:.3f}"
+        if live: epoch_iter.set_postfix_str(f"loss {recent:.3f}")
         elif progress and ((epoch + 1) % max(1, epochs // 5) == 0 or epoch + 1 == epochs):
             print(f"epoch {epoch + 1:>3}/{epochs}  step {len(history):>5}  loss {recent:.4f}")
     return history
