@@ -1,8 +1,10 @@
 """The project's own tools behave on a bad environment."""
-import os, subprocess, sys
+import json, os, shutil, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'tools'))
+import run_nbs  # noqa: E402
 
 
 def test_run_nbs_refuses_to_store_outputs_without_dot(tmp_path):
@@ -23,3 +25,18 @@ def test_makefile_names_a_too_old_python(tmp_path):
     assert r.returncode != 0
     assert 'needs Python >= 3.10' in r.stdout and 'Python 3.8.0' in r.stdout
     assert not (tmp_path / 'venv').exists()
+
+
+def test_run_nbs_keeps_its_fingerprint_in_the_notebook_and_nbdev_clean_keeps_it_too(tmp_path):
+    "The fingerprint travels with the committed notebook (not a local cache), so a fresh clone knows what is current."
+    fn = tmp_path / 'index.ipynb'
+    shutil.copy(ROOT / 'nbs' / 'index.ipynb', fn)
+    nb = json.loads(fn.read_text()); nb['metadata'].pop('scratchgrad', None); fn.write_text(json.dumps(nb))
+    assert run_nbs.stored_key(run_nbs.read_nb(fn)) is None
+    run_nbs.run_nb(fn)
+    subprocess.run([str(Path(sys.executable).parent / 'nbdev_clean'), '--fname', str(fn)], cwd=ROOT, check=True,
+                   capture_output=True)
+    nb = run_nbs.read_nb(fn)
+    assert run_nbs.stored_key(nb) == run_nbs.source_key(nb)
+    nb.cells[-1].source += '\n'   # any change to a cell makes the stored outputs stale
+    assert run_nbs.stored_key(nb) != run_nbs.source_key(nb)
