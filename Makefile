@@ -52,7 +52,7 @@ dot:
 # Headless Chromium opens the rendered site in tests/test_site_browser.py (sidebar links, search, code widths, math).
 # Optional: those tests skip without it. Installed with apt when we are root, and we say so.
 chromium:
-	@command -v chromium >/dev/null && exit 0; \
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null && exit 0; \
 	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  echo "setup: installing Chromium with apt-get, only to test the rendered docs in a headless browser (~300 MB; its tests skip without it)"; \
 	  log=$$(mktemp); ($(APT) update && $(APT) install chromium) > $$log 2>&1 && rm -f $$log || \

@@ -15,7 +15,7 @@ DOCS = ROOT / 'docs'
 sys.path.insert(0, str(ROOT / 'tools'))
 import build_docs  # noqa: E402
 
-CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
+CHROMIUM = shutil.which('chromium') or shutil.which('google-chrome') or shutil.which('chromium-browser')
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason='chromium is not installed (apt-get install chromium)')
 BOOK = build_docs.pages()
 MIN_LABEL_PX = 10
@@ -118,6 +118,14 @@ def test_no_code_block_is_wider_than_its_column(page):
     assert not r['wide'], f'{page}: {len(r["wide"])} blocks stick out of the {r["column"]}px column: {r["wide"][:5]}'
     assert not r['pageScrollsSideways'], f'{page}: the whole page scrolls sideways'
     assert not r['clipped'], f'{page}: code lines cut off instead of scrolling inside their box: {r["clipped"][:5]}'
+
+
+@pytest.mark.parametrize('width', [1000, 700])
+def test_narrow_windows_keep_code_inside_the_column(width):
+    "On a small laptop (the contents column folds away) or a phone (the sidebar moves above the page)."
+    tensor = next(p.name for p in BOOK if 'Tensor' in p.title)
+    r = probe(tensor, width=width)
+    assert not r['wide'] and not r['clipped'] and not r['pageScrollsSideways'], (r['wide'][:3], r['clipped'][:3])
 
 
 @pytest.mark.parametrize('page', PAGES)
