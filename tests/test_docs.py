@@ -1,6 +1,6 @@
 """The rendered tutorial: every notebook has its page, pages show their graphs, plots and math, and builds are reproducible,
 also from a fresh clone. (What a browser shows is checked in test_site_browser.py.)"""
-import filecmp, os, re, shutil, subprocess, sys, tempfile
+import filecmp, json, os, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 import nbformat
@@ -165,3 +165,15 @@ def test_page_names_must_not_clash(tmp_path, monkeypatch):
     shutil.copy(ROOT / 'CONTRIBUTING.md', tmp_path / 'CONTRIBUTING.md')
     monkeypatch.setattr(build_docs, 'ROOT', tmp_path)
     with pytest.raises(ValueError, match=r"tensor.html.*rename one"): build_docs.pages()
+
+
+def test_search_index_covers_every_page_with_prose_and_code():
+    "docs/assets/search-index.js (built by `make docs`) holds every page's sections: prose, code and headings."
+    js = (ROOT / 'docs' / 'assets' / 'search-index.js').read_text(encoding='utf-8')
+    prefix = 'window.SG_SEARCH_DOCS = '
+    assert js.startswith(prefix)
+    docs = json.loads(js[len(prefix):].rstrip().rstrip(';'))
+    assert {d['url'].split('#')[0] for d in docs} == {p.name for p in build_docs.pages()}
+    assert len({d['id'] for d in docs}) == len(docs), 'two search documents share an id'
+    tensor = ' '.join(d['text'] for d in docs if 'Tensor' in d['page'])
+    assert 'unbroadcast' in tensor and 'def ' in tensor, 'the Tensor pages\' prose or code is missing from the index'

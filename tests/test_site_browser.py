@@ -52,9 +52,10 @@ window.addEventListener('load', function () {
       var svg = atob(img.src.split(',')[1]);
       var sizes = (svg.match(/font-size="([\d.]+)"/g) || []).map(function (m) { return parseFloat(m.slice(11)); });
       var vb = parseFloat(svg.match(/viewBox="[\d.\-]+ [\d.\-]+ ([\d.]+) /)[1]);
+      var scale = svg.match(/class="graph" transform="scale\(([\d.]+)/);   // Graphviz's `size` shrinks inside
       var w = img.getBoundingClientRect().width;
-      return {width: Math.round(w), natural: img.naturalWidth,
-              minLabelPx: sizes.length ? Math.min.apply(null, sizes) * w / vb : null};
+      return {width: Math.round(w), natural: img.naturalWidth, scale: scale ? parseFloat(scale[1]) : 1,
+              minLabelPx: sizes.length ? Math.min.apply(null, sizes) * (scale ? parseFloat(scale[1]) : 1) * w / vb : null};
     });
     r.text = document.body.innerText;
     r.code = Array.from(document.querySelectorAll('.jp-InputArea-editor pre')).map(function (p) { return p.innerText; });

@@ -209,12 +209,18 @@ def toc_html(body: str):
     return '<aside class="sg-toc"><div class="sg-side-h">On this page</div><ul>' + ''.join(items) + '</ul></aside>'
 
 
+def inline_markdown(text: str) -> str:
+    "Escape `text` for HTML, keeping its `code spans` (titles and subtitles name functions)."
+    return re.sub(r'`([^`]+)`', r'<code>\1</code>', html.escape(text))
+
+
 def sidebar_html(book, here: Page):
     def item(p):
         num = f'<span class="sg-num">{p.number}</span> ' if p.number else ''
         cls = ' class="sg-here"' if p is here else ''
-        sub = f'<div class="sg-sub">{html.escape(p.subtitle)}</div>' if p is here and p.subtitle else ''
-        return f'<li{cls}><a href="{p.name}" title="{html.escape(p.subtitle)}">{num}{html.escape(p.title)}</a>{sub}</li>'
+        sub = f'<div class="sg-sub">{inline_markdown(p.subtitle)}</div>' if p is here and p.subtitle else ''
+        tip = html.escape(p.subtitle.replace('`', ''))
+        return f'<li{cls}><a href="{p.name}" title="{tip}">{num}{inline_markdown(p.title)}</a>{sub}</li>'
     chapters = [p for p in book if p.number or p.name == 'index.html']
     others = [p for p in book if p not in chapters]
     repo = settings()['git_url'].replace('%(user)s', settings()['user']).replace('%(repo)s', settings()['repo'])
@@ -302,11 +308,11 @@ def search_docs(page: Page, main: str):
     "One search document per section of a page: its URL, page title, section title and text."
     parser = _Sections(); parser.feed(main)
     docs = []
-    for anchor, title, parts in parser.sections:
+    for k, (anchor, title, parts) in enumerate(parser.sections):   # numbered: two headings may share an anchor
         text = re.sub(r'\s+', ' ', ''.join(parts)).strip()
         if not (title.strip() or text): continue
         url = page.name + (f'#{anchor}' if anchor and title.strip() != page.title else '')
-        docs.append(dict(id=f'{page.name}#{anchor}', url=url, page=page.title, section=title.strip(), text=text))
+        docs.append(dict(id=f'{page.name}:{k}', url=url, page=page.title, section=title.strip(), text=text))
     return docs
 
 

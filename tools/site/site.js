@@ -108,25 +108,26 @@
     });
   }
 
-  // ---- graphs: natural size by default (CSS); shrink a wide one to the column only while its labels stay readable
+  // ---- graphs: natural size by default (CSS). Here each drawing gets the width at which its smallest label is
+  // readable: shrunk to the column when that keeps labels >= MIN_LABEL_PX, enlarged (and scrolled sideways) when even
+  // its natural size would not (Graphviz's `size` attribute draws big graphs at scale(s) < 1 inside the SVG).
   var MIN_LABEL_PX = 11;
 
-  function smallestLabelPx(img) {
+  function labelPxPerCssPx(img) {   // smallest label height, in CSS px, per CSS px of rendered width
     var svg;
     try { svg = atob(img.src.split(',')[1]); } catch (e) { return null; }
     var sizes = (svg.match(/font-size="([\d.]+)"/g) || []).map(function (m) { return parseFloat(m.slice(11)); });
     var vb = svg.match(/viewBox="[\d.\-]+ [\d.\-]+ ([\d.]+) /);
+    var scale = svg.match(/class="graph" transform="scale\(([\d.]+)/);
     if (!sizes.length || !vb) return null;
-    return Math.min.apply(null, sizes) * img.naturalWidth / parseFloat(vb[1]);   // user units -> CSS px
+    return Math.min.apply(null, sizes) * (scale ? parseFloat(scale[1]) : 1) / parseFloat(vb[1]);
   }
 
   function fitGraph(img) {
-    var column = img.parentElement.clientWidth, natural = img.naturalWidth;
-    if (!natural || natural <= column) return;
-    var label = smallestLabelPx(img);
-    if (label === null) return;
-    var width = Math.max(column, natural * MIN_LABEL_PX / label);
-    if (width < natural) img.style.width = Math.floor(width) + 'px';
+    var column = img.parentElement.clientWidth, natural = img.naturalWidth, k = labelPxPerCssPx(img);
+    if (!natural || !k) return;
+    var readable = MIN_LABEL_PX / k;   // the narrowest width with readable labels
+    img.style.width = Math.ceil(Math.max(Math.min(natural, column), readable)) + 'px';
   }
 
   function setupGraphs() {
