@@ -1,6 +1,6 @@
 """The sdist and the wheel: built with `python -m build`, they ship the LICENSE, the wheel installs with only the runtime
 requirements and imports without nbdev."""
-import configparser, subprocess, sys, tarfile, tempfile, venv, zipfile
+import configparser, re, subprocess, sys, tarfile, tempfile, venv, zipfile
 from pathlib import Path
 
 import pytest
@@ -68,3 +68,11 @@ def test_wheel_installs_and_imports_without_nbdev(wheel):
                 "import importlib.util as u; assert u.find_spec('nbdev') is None and u.find_spec('IPython') is None")
         out = subprocess.run([str(py), '-c', code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == CFG['version']
+
+
+def test_release_workflow_publishes_on_version_tags_with_trusted_publishing():
+    wf = (ROOT / '.github' / 'workflows' / 'release.yaml').read_text()
+    assert re.search(r"tags:\s*\[\s*'v\*'\s*\]", wf), 'the release must run on v* tags'
+    assert 'python -m build' in wf and 'pypa/gh-action-pypi-publish@release/v1' in wf
+    assert re.search(r'permissions:\s*\n\s*id-token: write', wf), 'trusted publishing needs id-token: write'
+    assert 'password' not in wf and 'PYPI_API_TOKEN' not in wf, 'trusted publishing uses no stored token'
