@@ -75,4 +75,4 @@ def test_release_workflow_publishes_on_version_tags_with_trusted_publishing():
     assert re.search(r"tags:\s*\[\s*'v\*'\s*\]", wf), 'the release must run on v* tags'
     assert 'python -m build' in wf and 'pypa/gh-action-pypi-publish@release/v1' in wf
     assert re.search(r'permissions:\s*\n\s*id-token: write', wf), 'trusted publishing needs id-token: write'
-    assert 'password' not in wf and 'PYPI_API_TOKEN' not in wf, 'trusted publishing uses no stored token'
+    assert 'password:' not in wf and 'secrets.' not in wf, 'trusted publishing uses no stored token'
