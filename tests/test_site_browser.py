@@ -4,7 +4,7 @@ Each page is loaded once, from a copy that carries a `<base>` pointing at docs/ 
 for MathJax, measures the page and writes its findings as JSON into the DOM, which `--dump-dom` prints. Skips cleanly
 when Chromium is missing (`make test` installs it with apt when it can).
 """
-import json, re, shutil, subprocess, sys, tempfile
+import html, json, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -87,7 +87,6 @@ def probe(page: str, width=1280) -> dict:
         dom = chromium_dom(copy.as_uri(), width=width)
     m = re.search(r'<pre id="sg-probe-result">(.*?)</pre>', dom, re.S)
     assert m, f'{page}: the probe did not report (the page raised, or never finished loading)'
-    import html
     return json.loads(html.unescape(m.group(1)))
 
 

@@ -74,6 +74,13 @@
     input.addEventListener('keydown', function (e) {
       if (e.key === 'Escape') { box.hidden = true; input.blur(); }
       if (e.key === 'Enter') { var first = box.querySelector('a'); if (first) window.location.href = first.href; }
+      if (e.key === 'ArrowDown') { var a = box.querySelector('a'); if (a) { e.preventDefault(); a.focus(); } }
+    });
+    box.addEventListener('keydown', function (e) {   // arrow keys walk the results; Escape goes back to typing
+      var hits = Array.from(box.querySelectorAll('a')), i = hits.indexOf(document.activeElement);
+      if (e.key === 'ArrowDown' && i + 1 < hits.length) { e.preventDefault(); hits[i + 1].focus(); }
+      if (e.key === 'ArrowUp') { e.preventDefault(); (i > 0 ? hits[i - 1] : input).focus(); }
+      if (e.key === 'Escape') input.focus();
     });
     document.addEventListener('click', function (e) { if (!e.target.closest('.sg-search')) box.hidden = true; });
     document.addEventListener('keydown', function (e) {
