@@ -1,4 +1,5 @@
-# nbdev 2's setup.py, minus the `pkg_resources` import: setuptools >= 82 no longer ships it.
+# nbdev 2's setup.py, minus the `pkg_resources` import (setuptools >= 82 no longer ships it), and with `status` read as the
+# classifier's own number (nbdev's template indexes from 0, so its `status = 3` claims '4 - Beta').
 import setuptools
 from configparser import ConfigParser
 
@@ -29,7 +30,7 @@ dev_requirements = (cfg.get('dev_requirements') or '').split()
 setuptools.setup(
     name=cfg['lib_name'],
     license=lic[0],
-    classifiers=['Development Status :: ' + statuses[int(cfg['status'])],
+    classifiers=['Development Status :: ' + statuses[int(cfg['status']) - 1],   # status = 3 means '3 - Alpha'
                  'Intended Audience :: ' + cfg['audience'].title(),
                  'Natural Language :: ' + cfg['language'].title()] +
                 ['Programming Language :: Python :: ' + o for o in py_versions[py_versions.index(min_python):]],
@@ -43,5 +44,6 @@ setuptools.setup(
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     zip_safe=False,
+    license_files=['LICENSE'],
     entry_points={'nbdev': [f'{cfg.get("lib_path")}={cfg.get("lib_path")}._modidx:d']},
     **setup_cfg)

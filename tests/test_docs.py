@@ -1,5 +1,6 @@
-"""The rendered tutorial: every notebook has its page, pages show their graphs, plots and math, and builds are reproducible."""
-import filecmp, re, shutil, subprocess, sys, tempfile
+"""The rendered tutorial: every notebook has its page, pages show their graphs, plots and math, and builds are reproducible,
+also from a fresh clone. (What a browser shows is checked in test_site_browser.py.)"""
+import filecmp, json, os, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 import nbformat
@@ -7,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'tools'))
-import build_docs  # noqa: E402
+import build_docs, run_nbs  # noqa: E402
 
 NBS = build_docs.notebooks()
 
@@ -82,18 +83,97 @@ def test_rebuild_leaves_docs_unchanged(rebuilt):
         'README.md is stale: it is generated from nbs/index.ipynb by `make docs`'
 
 
-@pytest.mark.skipif(shutil.which('chromium') is None, reason='chromium is not installed (apt-get install chromium)')
+# Notebooks whose committed outputs were stored before run_nbs.py kept its fingerprint in the notebook (and whose owners
+# are changing them on other branches right now). The integrator's `make docs` at merge time fingerprints them:
+# then empty this list.
+FINGERPRINT_PENDING_UNTIL_MERGE = {'00_variable', '01_graph', '02_backprop', '03_mlp', '04_tensor', '05a_data', '05b_nn',
+                                   '06a_numpy', '06b_autograd'}
+
+
+def stale_notebooks():
+    "Notebooks whose stored outputs do not carry the fingerprint of their current sources and package code."
+    return [fn.stem for fn in NBS if run_nbs.stored_key(nbformat.read(fn, as_version=4)) !=
+            run_nbs.source_key(nbformat.read(fn, as_version=4))]
+
+
 @pytest.mark.parametrize('fn', NBS, ids=lambda p: p.stem)
-def test_math_is_typeset_in_a_browser(fn):
-    "Headless Chromium loads the page offline; MathJax must have typeset its math (no raw `$...$` left)."
-    nb = nbformat.read(fn, as_version=4)
-    if not any(c.cell_type == 'markdown' and re.search(r'\$[^$\n]+\$', c.source) for c in nb.cells):
-        pytest.skip('no math on this page')
-    page = ROOT / 'docs' / build_docs.page_name(fn)
-    with tempfile.TemporaryDirectory() as ud:
-        dom = subprocess.run(['chromium', '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-                              '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                              '--disable-quic', f'--user-data-dir={ud}', '--virtual-time-budget=15000', '--dump-dom',
-                              page.as_uri()], capture_output=True, text=True, timeout=120).stdout
-    assert 'class="MathJax' in dom, f'{page.name}: MathJax typeset nothing'
-    assert 'class="MathJax_Error"' not in dom, f'{page.name}: MathJax reported an error'
+def test_stored_outputs_match_their_sources(fn):
+    "Each notebook carries the fingerprint of the sources its outputs came from, so a fresh clone need not re-run it."
+    if fn.stem in FINGERPRINT_PENDING_UNTIL_MERGE: pytest.skip("fingerprinted by the integrator's `make docs` at merge")
+    assert fn.stem not in stale_notebooks(), \
+        f'{fn.name}: its sources or the package changed since its outputs were stored: run `make docs` and commit'
+
+
+def test_pending_list_names_real_notebooks():
+    "The skip list above must not outlive its notebooks (a typo would silently skip nothing)."
+    assert FINGERPRINT_PENDING_UNTIL_MERGE <= {fn.stem for fn in NBS}
+
+
+def git(*args, cwd):
+    return subprocess.run(['git', *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def fresh_clone(dest: Path):
+    "`git clone` this repository into `dest`, then bring in the working tree's uncommitted changes (tracked or new)."
+    git('clone', '-q', '--no-hardlinks', str(ROOT), str(dest), cwd=ROOT)
+    files = set(git('ls-files', '-co', '--exclude-standard', '-z', cwd=ROOT).split('\0')) - {''}
+    for rel in files:
+        if (ROOT / rel).is_file(): (dest / rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(ROOT / rel, dest / rel)
+    for rel in set(git('ls-files', '-z', cwd=dest).split('\0')) - {''} - files: (dest / rel).unlink()
+    git('add', '-A', cwd=dest)
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'working tree', cwd=dest)
+
+
+def test_make_docs_in_a_fresh_clone_changes_nothing(tmp_path):
+    "`git clone ... && make docs` leaves `git status` clean: unchanged notebooks are not re-run, the rendering is exact."
+    stale = stale_notebooks()
+    if stale: pytest.skip(f'{stale} would be re-executed (their fingerprints are stale; see the test above)')
+    clone = tmp_path / 'clone'
+    fresh_clone(clone)
+    env = dict(os.environ, PYTHONPATH=str(clone))   # this venv's packages; the clone's own scratchgrad and tools
+    bin_ = Path(sys.executable).parent
+    for cmd in ([sys.executable, 'tools/run_nbs.py'], [str(bin_ / 'nbdev_clean')], [sys.executable, 'tools/build_docs.py']):
+        r = subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, f'{cmd} failed in the clone:\n{r.stdout}\n{r.stderr}'
+    assert 'running' not in r.stdout
+    status = git('status', '--porcelain', cwd=clone)
+    assert status == '', f'`make docs` in a fresh clone changed committed files:\n{status}'
+
+
+def test_index_links_every_chapter():
+    "The home page's chapter table links every chapter page, and every page it links exists (add new chapters to it)."
+    index = nbformat.read(ROOT / 'nbs' / 'index.ipynb', as_version=4)
+    md = '\n'.join(c.source for c in index.cells if c.cell_type == 'markdown')
+    linked = set(re.findall(r'\]\(([\w.-]+\.html)\)', md))
+    pages = {p.name for p in build_docs.pages()}
+    assert linked <= pages, f'nbs/index.ipynb links pages that do not exist: {sorted(linked - pages)}'
+    chapters = {build_docs.page_name(fn) for fn in NBS if fn.stem != 'index'}
+    assert chapters <= linked, f'nbs/index.ipynb does not link {sorted(chapters - linked)}: add them to its chapter table'
+
+
+def test_show_doc_calls_and_quarto_link_attributes_are_not_rendered():
+    for fn in NBS:
+        page = (ROOT / 'docs' / build_docs.page_name(fn)).read_text(encoding='utf-8')
+        assert '{target=' not in page, f'{fn.name}: raw Quarto link attributes on the page'
+        assert 'class="n">show_doc</span>' not in page, f'{fn.name}: a show_doc(...) call is shown'
+
+
+def test_page_names_must_not_clash(tmp_path, monkeypatch):
+    "Two notebooks that would render to one page (04_tensor and 04a_tensor) stop the build with a clear error."
+    nbs = tmp_path / 'nbs'; nbs.mkdir()
+    for name in ('index', '04_tensor', '04a_tensor'): shutil.copy(ROOT / 'nbs' / 'index.ipynb', nbs / f'{name}.ipynb')
+    shutil.copy(ROOT / 'CONTRIBUTING.md', tmp_path / 'CONTRIBUTING.md')
+    monkeypatch.setattr(build_docs, 'ROOT', tmp_path)
+    with pytest.raises(ValueError, match=r"tensor.html.*rename one"): build_docs.pages()
+
+
+def test_search_index_covers_every_page_with_prose_and_code():
+    "docs/assets/search-index.js (built by `make docs`) holds every page's sections: prose, code and headings."
+    js = (ROOT / 'docs' / 'assets' / 'search-index.js').read_text(encoding='utf-8')
+    prefix = 'window.SG_SEARCH_DOCS = '
+    assert js.startswith(prefix)
+    docs = json.loads(js[len(prefix):].rstrip().rstrip(';'))
+    assert {d['url'].split('#')[0] for d in docs} == {p.name for p in build_docs.pages()}
+    assert len({d['id'] for d in docs}) == len(docs), 'two search documents share an id'
+    tensor = ' '.join(d['text'] for d in docs if 'Tensor' in d['page'])
+    assert 'unbroadcast' in tensor and 'def ' in tensor, 'the Tensor pages\' prose or code is missing from the index'

@@ -1,8 +1,12 @@
 """The project's own tools behave on a bad environment."""
-import os, subprocess, sys
+import json, os, shutil, subprocess, sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'tools'))
+import run_nbs  # noqa: E402
 
 
 def test_run_nbs_refuses_to_store_outputs_without_dot(tmp_path):
@@ -23,3 +27,44 @@ def test_makefile_names_a_too_old_python(tmp_path):
     assert r.returncode != 0
     assert 'needs Python >= 3.10' in r.stdout and 'Python 3.8.0' in r.stdout
     assert not (tmp_path / 'venv').exists()
+
+
+def test_run_nbs_keeps_its_fingerprint_in_the_notebook_and_nbdev_clean_keeps_it_too(tmp_path):
+    "The fingerprint travels with the committed notebook (not a local cache), so a fresh clone knows what is current."
+    fn = tmp_path / 'index.ipynb'
+    shutil.copy(ROOT / 'nbs' / 'index.ipynb', fn)
+    nb = json.loads(fn.read_text()); nb['metadata'].pop('scratchgrad', None); fn.write_text(json.dumps(nb))
+    assert run_nbs.stored_key(run_nbs.read_nb(fn)) is None
+    run_nbs.run_nb(fn)
+    subprocess.run([str(Path(sys.executable).parent / 'nbdev_clean'), '--fname', str(fn)], cwd=ROOT, check=True,
+                   capture_output=True)
+    nb = run_nbs.read_nb(fn)
+    assert run_nbs.stored_key(nb) == run_nbs.source_key(nb)
+    nb.cells[-1].source += '\n'   # any change to a cell makes the stored outputs stale
+    assert run_nbs.stored_key(nb) != run_nbs.source_key(nb)
+
+
+MAKE = shutil.which('make')
+
+
+def fake_path(tmp_path, apt_rc):
+    "A PATH with the few tools the Makefile's `dot` step uses, no Graphviz, and an apt-get that chatters like debconf."
+    bin_ = tmp_path / 'bin'; bin_.mkdir(parents=True)
+    for tool in ('mktemp', 'tail', 'rm', 'id', 'env', 'cat'):
+        (bin_ / tool).symlink_to(shutil.which(tool))
+    (bin_ / 'apt-get').write_text('#!/bin/sh\necho "debconf: delaying package configuration, since apt-utils is not installed"\n'
+                                  f'echo "Setting up graphviz ..."\nexit {apt_rc}\n')
+    (bin_ / 'apt-get').chmod(0o755)
+    return str(bin_)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='the apt path of the Makefile runs apt-get directly only as root')
+def test_make_installs_system_packages_quietly(tmp_path):
+    "apt's chatter goes to a log: one line says what is installed and why; on failure the log is shown."
+    env = dict(os.environ, PATH=fake_path(tmp_path, 0))
+    r = subprocess.run([MAKE, '-s', 'dot'], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip() == "setup: installing Graphviz with apt-get (its 'dot' program draws the computation graphs)"
+    env = dict(os.environ, PATH=fake_path(tmp_path / 'failing', 1))
+    r = subprocess.run([MAKE, '-s', 'dot'], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode != 0 and 'debconf' in r.stdout and "'apt-get install graphviz' failed" in r.stdout

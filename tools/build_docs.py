@@ -9,20 +9,31 @@ Why not nbdev's own docs path: `nbdev_docs`/`nbdev_preview` need Quarto, which c
 notebook processing replaces `#| export` cells by API summaries, while a from-scratch tutorial must show its code.
 So we process the cells ourselves (nbdev's directives: hide, echo, output, include, export...), then let nbconvert's
 HTML exporter render them with MathJax served from `docs/mathjax/` (math works offline).
+
+The site is a book: the chapters are the notebooks of `nbs/`, in file-name order, each titled by its H1 and subtitle (no
+chapter list is written down here). Every page gets a sidebar of chapters, a table of contents of its H2/H3 headings,
+and offline full-text search: MiniSearch (vendored in tools/site/vendor) over `search-index.js`, built here from the
+rendered pages. `tools/site/` holds the hand-written CSS and JS; they are copied to `docs/assets/`.
 """
-import argparse, copy, html, re, shutil, sys, zipfile, glob
+import argparse, copy, html, json, re, shutil, sys, zipfile
 from configparser import ConfigParser
+from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter, MarkdownExporter
 
 ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / 'tools' / 'site'
 MATHJAX_WHEEL = 'jupyter-server-mathjax==0.2.6'   # MathJax 2.7.9's static files, repackaged on PyPI
 MATHJAX_URL = 'mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe'
 MATHJAX_FONTS = ('<script type="text/x-mathjax-config">MathJax.Hub.Config({"HTML-CSS":{availableFonts:["STIX-Web"],'
                  'preferredFont:"STIX-Web",webFont:"STIX-Web",imageFont:null}});</script>')
 DIRECTIVE = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
+SHOW_DOC = re.compile(r'^\s*show_doc\(.*\)\s*$')
+# show_doc writes Quarto's link attributes, `[source](url){target="_blank" ...}`, which plain markdown prints as text.
+QUARTO_LINK = re.compile(r'\[([^\]]+)\]\((https?://[^)\s]+)\)\{[^}\n]*\}')
 
 
 def settings():
@@ -61,6 +72,53 @@ def title_of(nb, fn):
     return fn.stem
 
 
+def subtitle_of(nb):
+    "The `> one-line subtitle` that follows the H1 title (nbdev's anatomy), or ''."
+    for c in nb.cells:
+        if c.cell_type == 'markdown' and re.search(r'^#\s', c.source, re.M):
+            m = re.search(r'^>\s*(.+)$', c.source, re.M)
+            return m.group(1).strip() if m else ''
+    return ''
+
+
+def is_code_shown(cell) -> bool:
+    "Does the page show this code cell's source? (What a reader can copy; tools/check_visible.py runs exactly these.)"
+    if cell.cell_type != 'code' or not cell.source.strip(): return False
+    d = directives(cell.source)
+    if d.keys() & {'default_exp', 'hide'} or d.get('include') == 'false' or d.get('echo') == 'false': return False
+    if 'nbdev_export(' in cell.source: return False
+    code = [l for l in strip_directives(cell.source).splitlines() if l.strip()]
+    return not all(SHOW_DOC.match(l) for l in code)   # a show_doc cell shows its documentation, not its call
+
+
+def fix_markdown_outputs(cell):
+    "Turn show_doc's Quarto-style source links into plain HTML links, so no raw `{target=...}` reaches the page."
+    for o in cell.get('outputs', []):
+        md = o.get('data', {}).get('text/markdown')
+        if md: o['data']['text/markdown'] = QUARTO_LINK.sub(
+            lambda m: f'<a class="sg-source" href="{m.group(2)}" target="_blank" rel="noopener">{m.group(1)}</a>', md)
+
+
+def process_code_cell(cell, i, module, lib):
+    "The cells that stand for code cell `i` on the page: [], [cell] or [export tag, cell]."
+    d = directives(cell.source)
+    if 'default_exp' in d or 'hide' in d or d.get('include') == 'false' or 'nbdev_export(' in cell.source: return []
+    if d.get('output') == 'false': cell.outputs = []
+    fix_markdown_outputs(cell)
+    shown = is_code_shown(cell)
+    cell.source = strip_directives(cell.source)
+    if not shown:
+        cell.metadata.setdefault('transient', {})['remove_source'] = True
+        if not cell.outputs: return []
+    cell.metadata.pop('tags', None)
+    out = []
+    if module and d.keys() & {'export', 'exports'}:
+        tag = f'<div class="sg-export">exported to <code>{lib}.{module}</code></div>'
+        out.append(nbformat.v4.new_markdown_cell(tag, id=f'cell-{i}-tag'))
+    if cell.source.strip() or cell.outputs: out.append(cell)
+    return out
+
+
 def process(nb):
     "Apply nbdev's cell directives to a copy of `nb`, the way nbdev's docs would show it."
     nb = copy.deepcopy(nb)
@@ -70,20 +128,7 @@ def process(nb):
     cells = []
     for i, cell in enumerate(nb.cells):
         cell.id = f'cell-{i}'   # stable ids: reproducible HTML
-        if cell.cell_type != 'code':
-            cells.append(cell); continue
-        d = directives(cell.source)
-        if 'default_exp' in d or 'hide' in d or d.get('include') == 'false' or 'nbdev_export(' in cell.source: continue
-        if d.get('output') == 'false': cell.outputs = []
-        cell.source = strip_directives(cell.source)
-        if d.get('echo') == 'false':
-            cell.metadata.setdefault('transient', {})['remove_source'] = True
-            if not cell.outputs: continue
-        cell.metadata.pop('tags', None)
-        if module and d.keys() & {'export', 'exports'}:
-            tag = f'<div class="sg-export">exported to <code>{lib}.{module}</code></div>'
-            cells.append(nbformat.v4.new_markdown_cell(tag, id=f'cell-{i}-tag'))
-        if cell.source.strip() or cell.outputs: cells.append(cell)
+        cells += [cell] if cell.cell_type != 'code' else process_code_cell(cell, i, module, lib)
     # nbdev's anatomy puts `default_exp` and the imports before the H1 title; a page starts with its title.
     first_h1 = next((k for k, c in enumerate(cells) if c.cell_type == 'markdown' and re.match(r'\s*#\s', c.source)), 0)
     cells.insert(0, cells.pop(first_h1))
@@ -110,63 +155,199 @@ def ensure_mathjax(out: Path):
         shutil.copytree(src, dest, ignore=ignore)
 
 
-NAV_CSS = """<style>
-.sg-nav{position:sticky;top:0;z-index:10;background:#1f2937;padding:.5em 1em;font:14px/1.6 system-ui,sans-serif;display:flex;flex-wrap:wrap;gap:.2em 1.1em}
-.sg-nav a{color:#e5e7eb;text-decoration:none}.sg-nav a.sg-here{color:#fbbf24;font-weight:600}
-.sg-pager{display:flex;justify-content:space-between;max-width:1000px;margin:2em auto;font:15px system-ui,sans-serif}
-.sg-pager a{text-decoration:none}
-.jp-Notebook{max-width:1040px;margin:0 auto}
-.jp-RenderedMarkdown pre{background:#f5f5f5;padding:.6em .8em;border-radius:4px}
-.jp-OutputArea-output img{max-width:100%;height:auto}
-.sg-export{font:12px system-ui,sans-serif;color:#6b7280;margin:.8em 0 -.4em .2em}
-details{border-left:3px solid #10b981;padding:.2em .8em;margin:.6em 0;background:#f0fdf4}
-summary{cursor:pointer;font-weight:600}
-</style>"""
+# ---- the pages of the book -------------------------------------------------------------------------------------------
 
-
-def nav_html(pages, here):
-    links = [f'<a href="{p}"{" class=sg-here" if p == here else ""}>{html.escape(t)}</a>' for p, t in pages]
-    return '<nav class="sg-nav">' + ''.join(links) + '</nav>'
-
-
-def pager_html(pages, here):
-    names = [p for p, _ in pages]; i = names.index(here)
-    prev = f'<a href="{pages[i-1][0]}">&larr; {html.escape(pages[i-1][1])}</a>' if i > 0 else '<span></span>'
-    nxt = f'<a href="{pages[i+1][0]}">{html.escape(pages[i+1][1])} &rarr;</a>' if i + 1 < len(pages) else '<span></span>'
-    return f'<div class="sg-pager">{prev}{nxt}</div>'
+@dataclass
+class Page:
+    fn: Path        # the notebook (or markdown file) it is rendered from
+    nb: object      # the notebook, as read
+    name: str       # e.g. `tensor.html`
+    number: str     # e.g. `04`, '' for pages outside the chapters
+    title: str      # the H1
+    subtitle: str   # the `> ...` line under it
 
 
 def notebooks():
-    fns = sorted((ROOT / 'nbs').glob('[0-9]*.ipynb'))
-    return [ROOT / 'nbs' / 'index.ipynb'] + fns
+    "The home page, then every numbered notebook of nbs/ in file-name order."
+    return [ROOT / 'nbs' / 'index.ipynb'] + sorted((ROOT / 'nbs').glob('[0-9]*.ipynb'))
 
+
+def markdown_notebook(fn: Path):
+    "A one-cell notebook holding a markdown file, so that it renders like a chapter (CONTRIBUTING.md)."
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(fn.read_text(encoding='utf-8'), id='md')])
+
+
+def pages():
+    "Every page of the site: the notebooks, then CONTRIBUTING.md. Two notebooks may not map to one page name."
+    out = []
+    for fn in notebooks():
+        nb = nbformat.read(fn, as_version=4)
+        number = re.match(r'^(\d+[a-z]?)_', fn.stem)
+        out.append(Page(fn, nb, page_name(fn), number.group(1) if number else '', title_of(nb, fn), subtitle_of(nb)))
+    contributing = ROOT / 'CONTRIBUTING.md'
+    nb = markdown_notebook(contributing)
+    out.append(Page(contributing, nb, 'contributing.html', '', title_of(nb, contributing), ''))
+    names = [p.name for p in out]
+    clash = sorted({n for n in names if names.count(n) > 1})
+    if clash: raise ValueError(f'build_docs: several notebooks would render to {clash}: rename one of them '
+                               f'(a page is named after the notebook without its number prefix)')
+    return out
+
+
+HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)(?:<a class="anchor-link"[^>]*>.*?</a>)?</h\1>', re.S)
+
+
+def headings(body: str):
+    "The page's H2 and H3 headings, in order, as (level, id, text)."
+    return [(int(lv), hid, html.unescape(re.sub(r'<[^>]+>', '', txt)).strip()) for lv, hid, txt in HEADING.findall(body)]
+
+
+def toc_html(body: str):
+    items = [f'<li class="sg-toc-h{lv}"><a href="#{html.escape(hid)}">{html.escape(txt)}</a></li>'
+             for lv, hid, txt in headings(body)]
+    if not items: return '<aside class="sg-toc"></aside>'
+    return '<aside class="sg-toc"><div class="sg-side-h">On this page</div><ul>' + ''.join(items) + '</ul></aside>'
+
+
+def inline_markdown(text: str) -> str:
+    "Escape `text` for HTML, keeping its `code spans` (titles and subtitles name functions)."
+    return re.sub(r'`([^`]+)`', r'<code>\1</code>', html.escape(text))
+
+
+def sidebar_html(book, here: Page):
+    def item(p):
+        num = f'<span class="sg-num">{p.number}</span> ' if p.number else ''
+        cls = ' class="sg-here"' if p is here else ''
+        sub = f'<div class="sg-sub">{inline_markdown(p.subtitle)}</div>' if p is here and p.subtitle else ''
+        tip = html.escape(p.subtitle.replace('`', ''))
+        return f'<li{cls}><a href="{p.name}" title="{tip}">{num}{inline_markdown(p.title)}</a>{sub}</li>'
+    chapters = [p for p in book if p.number or p.name == 'index.html']
+    others = [p for p in book if p not in chapters]
+    repo = settings()['git_url'].replace('%(user)s', settings()['user']).replace('%(repo)s', settings()['repo'])
+    return ('<nav class="sg-sidebar" aria-label="Chapters"><div class="sg-side-h">Chapters</div><ol>'
+            + ''.join(item(p) for p in chapters) + '</ol><div class="sg-side-h">Project</div><ul>'
+            + ''.join(item(p) for p in others) + f'<li><a href="{repo}">Repository</a></li></ul></nav>')
+
+
+def topbar_html():
+    return ('<header class="sg-top"><a class="sg-brand" href="index.html">scratchgrad</a>'
+            '<form class="sg-search" role="search" onsubmit="return false">'
+            '<input id="sg-q" name="q" type="search" placeholder="Search the book" autocomplete="off" aria-label="Search">'
+            '<div id="sg-results" class="sg-results tex2jax_ignore" hidden></div></form></header>')
+
+
+def pager_html(book, here: Page):
+    i = book.index(here)
+    link = lambda p, text: f'<a href="{p.name}">{text}</a>'
+    prev = link(book[i - 1], f'&larr; {html.escape(book[i - 1].title)}') if i > 0 else '<span></span>'
+    nxt = link(book[i + 1], f'{html.escape(book[i + 1].title)} &rarr;') if i + 1 < len(book) else '<span></span>'
+    return f'<div class="sg-pager">{prev}{nxt}</div>'
+
+
+SCRIPTS = ('<script>window.SG_ASSETS="assets/";</script><script src="assets/site.js"></script>')
+
+
+def frame(body: str, book, here: Page):
+    "Wrap nbconvert's `<main>` in the book's layout: top bar, sidebar, the page with its pager, its table of contents."
+    head = '<link rel="stylesheet" href="assets/site.css">' + MATHJAX_FONTS
+    body = body.replace('</head>', head + '</head>', 1)
+    start, end = body.index('<main>'), body.rindex('</main>') + len('</main>')
+    main = body[start + len('<main>'):end - len('</main>')]
+    layout = (topbar_html() + '<div class="sg-layout">' + sidebar_html(book, here)
+              + '<main class="sg-main">' + main + pager_html(book, here) + '</main>' + toc_html(main) + '</div>' + SCRIPTS)
+    return body[:start] + layout + body[end:]
+
+
+def shared_css(body: str, state: dict):
+    "The lab template inlines ~300 KB of CSS in every page: keep one copy in docs/nbconvert.css instead."
+    styles = re.findall(r'<style type="text/css">.*?</style>', body, flags=re.S)
+    css = '\n'.join(s[len('<style type="text/css">'):-len('</style>')] for s in styles)
+    state.setdefault('css', css)
+    if styles and css == state['css']:
+        body = body.replace(styles[0], '<link rel="stylesheet" href="nbconvert.css">', 1)
+        for s in styles[1:]: body = body.replace(s, '', 1)
+    return body
+
+
+def mark_graphs(body: str):
+    "Tag Graphviz drawings (SVG images) `sg-graph`: site.css keeps them at their natural size, readable."
+    return re.sub(r'<img alt="No description has been provided for this image" (?=src="data:image/svg\+xml)',
+                  '<img class="sg-graph" alt="a Graphviz drawing" ', body)
+
+
+# ---- search ----------------------------------------------------------------------------------------------------------
+
+class _Sections(HTMLParser):
+    "Splits a page's main content into sections at its H1/H2/H3 headings, keeping their text (prose, code, outputs)."
+    SKIP = {'script', 'style'}
+    BLOCK = {'p', 'div', 'li', 'pre', 'td', 'th', 'tr', 'br', 'h1', 'h2', 'h3', 'h4', 'blockquote', 'summary'}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.sections, self.skip, self.in_heading = [['', '', []]], 0, False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in self.BLOCK: self.sections[-1][2].append(' ')
+        if tag in self.SKIP or (tag == 'a' and a.get('class') == 'anchor-link'): self.skip += 1
+        elif tag in ('h1', 'h2', 'h3') and a.get('id'):
+            self.sections.append([a['id'], '', []]); self.in_heading = True
+
+    def handle_endtag(self, tag):
+        if tag in self.BLOCK: self.sections[-1][2].append(' ')
+        if tag in self.SKIP or (tag == 'a' and self.skip): self.skip = max(0, self.skip - 1)
+        elif tag in ('h1', 'h2', 'h3'): self.in_heading = False
+
+    def handle_data(self, data):
+        if self.skip: return
+        if self.in_heading: self.sections[-1][1] += data
+        else: self.sections[-1][2].append(data)
+
+
+def search_docs(page: Page, main: str):
+    "One search document per section of a page: its URL, page title, section title and text."
+    parser = _Sections(); parser.feed(main)
+    docs = []
+    for k, (anchor, title, parts) in enumerate(parser.sections):   # numbered: two headings may share an anchor
+        text = re.sub(r'\s+', ' ', ''.join(parts)).strip()
+        if not (title.strip() or text): continue
+        url = page.name + (f'#{anchor}' if anchor and title.strip() != page.title else '')
+        docs.append(dict(id=f'{page.name}:{k}', url=url, page=page.title, section=title.strip(), text=text))
+    return docs
+
+
+def write_search_index(out: Path, docs):
+    "A script, not JSON: browsers refuse to fetch JSON from file:// pages, and the book must work opened from disk."
+    data = json.dumps(docs, ensure_ascii=False, sort_keys=True, separators=(',', ':'))
+    (out / 'assets' / 'search-index.js').write_text(f'window.SG_SEARCH_DOCS = {data};\n', encoding='utf-8')
+
+
+def copy_assets(out: Path):
+    "Copy tools/site (site.css, site.js, the vendored MiniSearch and its licence) to docs/assets."
+    dest = out / 'assets'
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(SITE, dest, ignore=shutil.ignore_patterns('README.md'))
+
+
+# ---- the build -------------------------------------------------------------------------------------------------------
 
 def build_site(out: Path):
     out.mkdir(parents=True, exist_ok=True)
     ensure_mathjax(out)
+    copy_assets(out)
     exporter = HTMLExporter(template_name='scratchgrad', extra_template_basedirs=[str(ROOT / 'tools' / 'templates')],
-                            mathjax_url=MATHJAX_URL,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
-    nbs = [(fn, nbformat.read(fn, as_version=4)) for fn in notebooks()]
-    pages = [(page_name(fn), 'Home' if fn.stem == 'index' else fn.stem.replace('_', ' · ', 1)) for fn, nb in nbs]
-    shared_css = None
-    written = []
-    for (fn, nb), (page, _) in zip(nbs, pages):
-        body, _ = exporter.from_notebook_node(process(nb), resources={'metadata': {'name': title_of(nb, fn)}})
-        # The lab template inlines ~300 KB of CSS in every page: keep one copy in docs/nbconvert.css instead.
-        styles = re.findall(r'<style type="text/css">.*?</style>', body, flags=re.S)
-        css = '\n'.join(s[len('<style type="text/css">'):-len('</style>')] for s in styles)
-        if shared_css is None: shared_css = css
-        if styles and css == shared_css:
-            body = body.replace(styles[0], '<link rel="stylesheet" href="nbconvert.css">', 1)
-            for s in styles[1:]: body = body.replace(s, '', 1)
-        body = body.replace('</head>', MATHJAX_FONTS + NAV_CSS + '</head>', 1)
-        body = re.sub(r'(<body[^>]*>)', lambda m: m.group(1) + nav_html(pages, page), body, count=1)
-        body = body.replace('</body>', pager_html(pages, page) + '</body>', 1)
-        (out / page).write_text(body, encoding='utf-8')
-        written.append(page)
-    (out / 'nbconvert.css').write_text(shared_css or '', encoding='utf-8')
+                            mathjax_url=MATHJAX_URL, exclude_input_prompt=True, exclude_output_prompt=True)
+    book, css, docs = pages(), {}, []
+    for page in book:
+        body, _ = exporter.from_notebook_node(process(page.nb), resources={'metadata': {'name': page.title}})
+        body = mark_graphs(body)
+        body = shared_css(body, css)
+        docs += search_docs(page, body[body.index('<main>'):body.rindex('</main>')])
+        (out / page.name).write_text(frame(body, book, page), encoding='utf-8')
+    (out / 'nbconvert.css').write_text(css.get('css', ''), encoding='utf-8')
     (out / '.nojekyll').write_text('')
+    write_search_index(out, docs)
+    written = [p.name for p in book]
     for stale in set(p.name for p in out.glob('*.html')) - set(written): (out / stale).unlink()
     return written
 
@@ -193,10 +374,9 @@ def main():
     ap.add_argument('--out', default=str(ROOT / 'docs'))
     ap.add_argument('--readme', default=str(ROOT / 'README.md'))
     a = ap.parse_args()
-    pages = build_site(Path(a.out))
+    written = build_site(Path(a.out))
     build_readme(Path(a.readme))
-    print('rendered:', ' '.join(pages))
-    print(f'open {Path(a.out).resolve() / "index.html"}')
+    print(f'build_docs: rendered {len(written)} pages into {Path(a.out).resolve()} (open index.html there)')
 
 
 if __name__ == '__main__': main()
