@@ -20,7 +20,9 @@ def train(steps=500, window=100, keep=None):
         loss.backward(retain_graph=keep is not None)
         if keep is not None: keep.append(loss)              # a deliberate leak, to show the checks catch one
         with no_grad():
-            for p in params: p.array -= 0.05 * p.grad.array
+            for p in params:   # in place, or (with a retained graph, which holds p read-only) a new array
+                if keep is None: p.array -= 0.05 * p.grad.array
+                else: p.array = p.array - 0.05 * p.grad.array
 
     live = lambda: sum(issubclass(type(o), Tensor) for o in gc.get_objects())   # type(): no attribute lookups
     gc.collect(); gc.disable(); tracemalloc.start()
