@@ -204,12 +204,14 @@ class _Hold:
     def __init__(self, leaves):
         self.leaves = leaves
         for t in leaves:
-            if t._users == 0: t._writeable, t.array.flags.writeable = t.array.flags.writeable, False
+            if t._users == 0:
+                t._writeable = t.array.flags.writeable
+                t.array.setflags(write=False)
             t._users += 1
     def __del__(self):
         for t in self.leaves:
             t._users -= 1
-            if t._users == 0: t.array.flags.writeable = t._writeable
+            if t._users == 0 and t._writeable: t.array.setflags(write=True)
 
 # %% ../nbs/04a_engine.ipynb #7997c28b
 class Primitive:
@@ -304,7 +306,7 @@ def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
     lead = len(gshape) - len(shape)
     if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, gshape[lead:])):
         raise ValueError(f"unbroadcast: shape {gshape} is not a broadcast of {shape}")
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    axes = tuple(range(lead)) + tuple([lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1])
     if axes: g = apply('sum', g, axis=axes, keepdims=False)
     return g if g.shape == shape else apply('reshape', g, shape=shape)
 
@@ -404,13 +406,13 @@ def _norm_axis(axis, ndim: int):
     axes = (axis,) if isinstance(axis, (int, np.integer)) and not isinstance(axis, (bool, np.bool_)) else axis
     if not isinstance(axes, (tuple, list)) or not all(isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in axes):
         raise TypeError(f"axis must be an int, a tuple of ints or None, got {axis!r}")
-    out = tuple(sorted(np.lib.array_utils.normalize_axis_tuple(tuple(int(a) for a in axes), ndim)))
+    out = tuple(sorted(np.lib.array_utils.normalize_axis_tuple(tuple([int(a) for a in axes]), ndim)))
     return out
 
 def _keepdims_shape(shape, axis):
     "The shape of a reduction over `axis` with keepdims=True."
     if axis is None: return (1,) * len(shape)
-    return tuple(1 if i in axis else n for i, n in enumerate(shape))
+    return tuple([1 if i in axis else n for i, n in enumerate(shape)])
 
 def _sum_vjp(g, out, x, axis=None, keepdims=False):
     return (broadcast_to(reshape(g, _keepdims_shape(x.shape, axis)), x.shape),)
@@ -461,7 +463,7 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
 
 # %% ../nbs/04a_engine.ipynb #4023a960
 def _transpose_vjp(g, out, x, axes=None):
-    return (transpose(g, None if axes is None else tuple(int(i) for i in np.argsort(axes))),)
+    return (transpose(g, None if axes is None else tuple([int(i) for i in np.argsort(axes)])),)
 
 defprim('transpose', lambda x, axes=None: x.transpose(axes), _transpose_vjp)
 
