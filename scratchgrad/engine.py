@@ -14,7 +14,7 @@ __all__ = ['PRIMITIVES', 'set_grad_enabled', 'no_grad', 'enable_grad', 'is_grad_
            'reduce_sum', 'reshape', 'broadcast_to', 'astype', 'mean', 'transpose', 'swapaxes', 'matmul', 'reduce_max',
            'absolute', 'toposort', 'backward', 'grad']
 
-# %% ../nbs/04a_engine.ipynb #bbff2842
+# %% ../nbs/04a_engine.ipynb #3e34850e
 class _State(threading.local):
     "The engine's switches, one copy per thread (each thread starts from these defaults)."
     grad_enabled = True   # does apply() record the graph? (no_grad / enable_grad)
@@ -25,7 +25,6 @@ class _State(threading.local):
 
 _state = _State()
 
-# %% ../nbs/04a_engine.ipynb #dadffbd6
 class _Switch:
     "Set `_state.<field>` to `mode` inside a `with` block or a decorated function; restore the previous value after."
     field = ''
@@ -56,7 +55,7 @@ def is_grad_enabled() -> bool:
     "Is `apply` recording the graph in this thread?"
     return _state.grad_enabled
 
-# %% ../nbs/04a_engine.ipynb #2973f5ce
+# %% ../nbs/04a_engine.ipynb #bbff2842
 class Operators:
     "Arithmetic dunders, written once: each calls a function of the class's namespace `_fns` (reflected: swapped)."
     __slots__ = ()
@@ -76,7 +75,6 @@ class Operators:
     def __neg__(self): return self._fns.neg(self)
     def __pos__(self): return self
 
-# %% ../nbs/04a_engine.ipynb #659d9ed5
 _NO_PARAMS = MappingProxyType({})   # the (read-only, shared) parameters of a node that has none
 
 class Tensor(Operators):
@@ -97,7 +95,7 @@ class Tensor(Operators):
             elif array.dtype.kind != 'f':
                 raise TypeError(f"Tensor: cannot differentiate data of dtype {array.dtype}; "
                                 "pass numbers (int, float, bool) or use requires_grad=False")
-        _init(self, array, bool(requires_grad))
+        _init(self, array, bool(requires_grad), "", (), None, _NO_PARAMS, None)
         self.name = name
 
     @property
@@ -167,23 +165,22 @@ class Tensor(Operators):
 
 Tensor._result_class = Tensor
 
-# %% ../nbs/04a_engine.ipynb #dd642d2c
-def _init(t, array, requires_grad, op="", parents=(), prim=None, params=_NO_PARAMS):
+def _init(t, array, requires_grad, op, parents, prim, params, hold):
     "Set every slot of Tensor `t`."
     t.array, t.requires_grad, t.grad, t.name, t.op, t.parents = array, requires_grad, None, None, op, parents
-    t._prim, t._params, t._hold, t._users, t._writeable = prim, params, None, 0, True
+    t._prim, t._params, t._hold, t._users, t._writeable = prim, params, hold, 0, True
     return t
 
-def _leaf(array, cls=None) -> Tensor:
+def _leaf(array, cls=Tensor) -> Tensor:
     "A constant Tensor around `array` (shared, not copied)."
-    return _init(object.__new__(cls or Tensor), array if type(array) is np.ndarray else np.asarray(array), False)
+    if type(array) is not np.ndarray: array = np.asarray(array)
+    return _init(object.__new__(cls), array, False, "", (), None, _NO_PARAMS, None)
 
-def _node(cls, array, prim, parents, params) -> Tensor:
-    "A recorded node: the output of `prim` on `parents`, holding the arrays of the leaves it reads read-only."
-    t = _init(object.__new__(cls), array, True, prim.name, parents, prim, params)
-    leaves = [p for p in parents if p.requires_grad and p._prim is None]
-    if leaves: t._hold = _Hold(leaves)
-    return t
+def _hold(prim, parents):
+    "A `_Hold` keeping read-only the parameters (leaves that need gradients) among `parents` whose values `prim`'s VJP reads."
+    if not prim.reads_inputs: return None
+    leaves = [p for p in parents if p._prim is None and p.requires_grad]
+    return _Hold(leaves) if leaves else None
 
 def _data(x):
     "The numpy array (or number) inside `x`."
@@ -197,7 +194,7 @@ def _shape(x) -> tuple:
     "Shape of a Tensor or a plain value."
     return x.array.shape if isinstance(x, Tensor) else np.shape(x)
 
-# %% ../nbs/04a_engine.ipynb #07dcde1f
+# %% ../nbs/04a_engine.ipynb #88b93833
 class _Hold:
     "Keeps the arrays of some leaves read-only while it lives (a recorded node holds one for the leaves it reads)."
     __slots__ = ('leaves',)
@@ -213,81 +210,61 @@ class _Hold:
             t._users -= 1
             if t._users == 0 and t._writeable: t.array.setflags(write=True)
 
-# %% ../nbs/04a_engine.ipynb #7997c28b
+# %% ../nbs/04a_engine.ipynb #2973f5ce
 class Primitive:
     "An operation the engine can differentiate: `forward` on numpy arrays, `vjp` in Tensor operations."
-    __slots__ = ('name', 'forward', 'vjp')
-    def __init__(self, name: str, forward, vjp): self.name, self.forward, self.vjp = name, forward, vjp
+    __slots__ = ('name', 'forward', 'vjp', 'reads_inputs')
+    def __init__(self, name: str, forward, vjp, reads_inputs: bool = True):
+        self.name, self.forward, self.vjp, self.reads_inputs = name, forward, vjp, reads_inputs
     def __repr__(self): return f"Primitive('{self.name}')"
 
 PRIMITIVES: dict[str, Primitive] = {}
 
 def defprim(name: str,   # the key in PRIMITIVES, and the `op` label of the nodes it makes
             forward,     # forward(*arrays, **params) -> ndarray
-            vjp):        # vjp(g, out, *inputs, **params) -> one Tensor or None per input
+            vjp,         # vjp(g, out, *inputs, **params) -> one Tensor or None per input
+            reads_inputs: bool = True):  # does the VJP read the inputs' values (not just their shapes, or the output)?
     "Register a new primitive in `PRIMITIVES` (refusing to overwrite a different one)."
     if name in PRIMITIVES and not _same_definition(PRIMITIVES[name], forward, vjp):
         raise ValueError(f"defprim: a different primitive named '{name}' already exists")
-    PRIMITIVES[name] = Primitive(name, forward, vjp)
+    PRIMITIVES[name] = Primitive(name, forward, vjp, reads_inputs)
 
 def _same_definition(prim, forward, vjp) -> bool:
     "Is this the same definition run again (a notebook cell re-run, or a module imported after its notebook)?"
     qual = lambda f: getattr(f, '__qualname__', f)
     return qual(prim.forward) == qual(forward) and qual(prim.vjp) == qual(vjp)
 
-# %% ../nbs/04a_engine.ipynb #deec1427
-def _constant(x, inputs) -> Tensor:
-    "Lift a number, list or array to a constant Tensor; Python numbers take the dtype of the first float Tensor."
-    if isinstance(x, np.ndarray): return _leaf(x)
-    if isinstance(x, (int, float, bool, np.number, np.bool_)):
-        ref = next((t.array.dtype for t in inputs if isinstance(t, Tensor) and t.array.dtype.kind == 'f'), None)
-        return _leaf(np.asarray(x, dtype=ref))
+# %% ../nbs/04a_engine.ipynb #89d97fa3
+def _constant(x, dtype) -> np.ndarray:
+    "A number, list or array as a constant array; Python numbers take `dtype` (that of the first float Tensor)."
+    if isinstance(x, np.ndarray): return x
+    if isinstance(x, (int, float, bool, np.number, np.bool_)): return np.asarray(x, dtype=dtype)
     if isinstance(x, (list, tuple)) and any(isinstance(e, Tensor) for e in x):
         raise TypeError("a list of Tensors would lose their gradients as a constant; use stack(...) to join them")
     arr = np.asarray(x) if isinstance(x, (list, tuple)) else None
     if arr is None or arr.dtype.kind not in 'biuf':
         raise TypeError(f"cannot use an object of type {type(x).__name__} as a Tensor input; "
                         "pass a Tensor, a numpy array, a number or a list of numbers")
-    return _leaf(arr)
+    return arr
 
 def _lift(inputs) -> tuple:
-    "The inputs as Tensors, and the class of the result (that of the first Tensor input)."
-    cls, out = None, []
-    for x in inputs:
-        if isinstance(x, Tensor):
-            if cls is None: cls = x._result_class
-            out.append(x)
-        else: out.append(_constant(x, inputs))
-    return out, cls or Tensor
+    "`inputs` with numbers, lists and arrays made constants; their arrays; the result class; does one need a gradient?"
+    tensors = [x for x in inputs if isinstance(x, Tensor)]
+    cls = tensors[0]._result_class if tensors else Tensor
+    ref = next((t.array.dtype for t in tensors if t.array.dtype.kind == 'f'), None)   # numbers take this dtype,
+    inputs = tuple([x if isinstance(x, Tensor) else _leaf(_constant(x, ref), cls) for x in inputs])   # so a float32
+    return inputs, [x.array for x in inputs], cls, any([x.requires_grad for x in tensors])           # net stays float32
 
-def _forward(prim, arrays, params, inputs) -> np.ndarray:
-    "Run `prim.forward`; a ValueError (bad shapes) is re-raised naming the primitive and the input shapes."
-    try: out = prim.forward(*arrays, **params)
-    except ValueError as e:
-        shapes = ' and '.join(str(x.shape) for x in inputs)
-        raise ValueError(f"{prim.name}: {e} (input shapes {shapes})") from None
-    return out if type(out) is np.ndarray else np.asarray(out)
+def _shape_error(prim, e, inputs) -> ValueError:
+    "The ValueError of a forward pass (bad shapes), naming the primitive and the input shapes."
+    shapes = ' and '.join(str(x.shape) for x in inputs)
+    return ValueError(f"{prim.name}: {e} (input shapes {shapes})")
 
 def _lookup(name: str) -> Primitive:
     try: return PRIMITIVES[name]
     except KeyError: raise KeyError(f"apply: no primitive named '{name}'; known: {sorted(PRIMITIVES)} "
                                     "(the primitives of chapter 04b are added by `import scratchgrad.tensor`)") from None
 
-# %% ../nbs/04a_engine.ipynb #4a9bd52a
-def apply(prim,      # a Primitive or the name of one in PRIMITIVES
-          *inputs,   # Tensors, arrays or numbers
-          **params   # keyword parameters of the primitive (axis, shape, index, ...)
-         ) -> Tensor:
-    "Run primitive `prim` on `inputs`, and record a node if grad mode is on and an input requires a gradient."
-    if type(prim) is str: prim = _lookup(prim)
-    inputs, cls = _lift(inputs)
-    out = _forward(prim, [x.array for x in inputs], params, inputs)
-    if _state.anomaly: _check_finite(prim, out, inputs)
-    record = _state.grad_enabled and any(x.requires_grad for x in inputs)
-    if record: return _node(cls, out, prim, tuple(inputs), params or _NO_PARAMS)
-    return _leaf(out, cls)
-
-# %% ../nbs/04a_engine.ipynb #c0dbd57a
 def _check_finite(prim, out, inputs):
     "Raise FloatingPointError if `out` (just made by `prim`) holds a NaN or an inf (anomaly mode, chapter 04b)."
     if out.dtype.kind in 'fc' and not np.isfinite(out).all():
@@ -298,7 +275,33 @@ def _check_finite(prim, out, inputs):
         raise FloatingPointError(f"detect_anomaly: op '{prim.name}'{during} produced {bad}; input shapes {shapes}. "
                                  "Check this op's inputs (log of 0 or of a negative? division by 0? overflow in exp?)")
 
-# %% ../nbs/04a_engine.ipynb #2aa24a35
+# %% ../nbs/04a_engine.ipynb #dd642d2c
+def apply(prim,      # a Primitive or the name of one in PRIMITIVES
+          *inputs,   # Tensors, arrays or numbers
+          **params   # keyword parameters of the primitive (axis, shape, index, ...)
+         ) -> Tensor:
+    "Run primitive `prim` on `inputs`, and record a node if grad mode is on and an input requires a gradient."
+    if type(prim) is str: prim = PRIMITIVES.get(prim) or _lookup(prim)
+    cls, needs_grad, arrays = None, False, []
+    for x in inputs:
+        if not isinstance(x, Tensor): inputs, arrays, cls, needs_grad = _lift(inputs); break   # numbers, arrays...
+        if cls is None: cls = x._result_class           # (the result has the class the first input asks for)
+        if x.requires_grad: needs_grad = True
+        arrays.append(x.array)
+    try: out = prim.forward(*arrays, **params)
+    except ValueError as e: raise _shape_error(prim, e, inputs) from None
+    if type(out) is not np.ndarray: out = np.asarray(out)
+    if _state.anomaly: _check_finite(prim, out, inputs)
+    t = object.__new__(cls)                      # every slot is set below (as `_init` does, inlined: the hot path)
+    t.array, t.grad, t.name, t._users, t._writeable = out, None, None, 0, True
+    record = needs_grad and _state.grad_enabled
+    if record:   # remember how t was computed; hold the leaves it reads read-only
+        t.requires_grad, t.op, t.parents, t._prim, t._params, t._hold = True, prim.name, inputs, prim, params, _hold(prim, inputs)
+    else:
+        t.requires_grad, t.op, t.parents, t._prim, t._params, t._hold = False, "", (), None, _NO_PARAMS, None
+    return t
+
+# %% ../nbs/04a_engine.ipynb #be0d266c
 def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
     "Sum the cotangent `g` back to `shape`: over the leading axes broadcasting added and the size-1 axes it stretched."
     gshape = g.array.shape
@@ -310,7 +313,7 @@ def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
     if axes: g = apply('sum', g, axis=axes, keepdims=False)
     return g if g.shape == shape else apply('reshape', g, shape=shape)
 
-# %% ../nbs/04a_engine.ipynb #943e503f
+# %% ../nbs/04a_engine.ipynb #a858adc3
 def _add_vjp(g, out, a, b):
     return (unbroadcast(g, a.shape) if a.requires_grad else None,
             unbroadcast(g, b.shape) if b.requires_grad else None)
@@ -323,8 +326,13 @@ def _div_vjp(g, out, a, b):
     return (unbroadcast(g / b, a.shape) if a.requires_grad else None,
             unbroadcast(-g * out / b, b.shape) if b.requires_grad else None)
 
-defprim('add', np.add, _add_vjp)
-defprim('neg', np.negative, lambda g, out, x: (-g,))
+def _sub_vjp(g, out, a, b):
+    return (unbroadcast(g, a.shape) if a.requires_grad else None,
+            unbroadcast(-g, b.shape) if b.requires_grad else None)
+
+defprim('add', np.add, _add_vjp, reads_inputs=False)     # only the shapes
+defprim('sub', np.subtract, _sub_vjp, reads_inputs=False)
+defprim('neg', np.negative, lambda g, out, x: (-g,), reads_inputs=False)
 defprim('mul', np.multiply, _mul_vjp)
 defprim('div', np.divide, _div_vjp)
 
@@ -337,8 +345,8 @@ def neg(x) -> Tensor:
     return apply('neg', x)
 
 def sub(a, b) -> Tensor:
-    "a - b, composed as a + (-b)."
-    return apply('add', a, apply('neg', b))
+    "a - b, broadcast."
+    return apply('sub', a, b)
 
 def mul(a, b) -> Tensor:
     "a * b elementwise, broadcast."
@@ -349,15 +357,13 @@ def div(a, b) -> Tensor:
     return apply('div', a, b)
 
 class _TensorFunctions:
-    "The functions behind Tensor's operators (see `Operators`); pow and matmul come below."
-    add, sub, mul, div, neg = map(staticmethod, (add, sub, mul, div, neg))
-    power = staticmethod(lambda a, b: apply('pow', a, b))
-    matmul = staticmethod(lambda a, b: apply('matmul', a, b))
+    "The functions behind Tensor's operators (see `Operators`): each is `apply` with the name of a primitive."
+    add, sub, mul, div, neg, power, matmul = [staticmethod(functools.partial(apply, name))
+                                              for name in ('add', 'sub', 'mul', 'div', 'neg', 'pow', 'matmul')]
 
 Tensor._fns = _TensorFunctions
 
-# %% ../nbs/04a_engine.ipynb #147a226b
-defprim('exp', np.exp, lambda g, out, x: (g * out,))
+defprim('exp', np.exp, lambda g, out, x: (g * out,), reads_inputs=False)   # reads the output
 defprim('log', np.log, lambda g, out, x: (g / x,))
 defprim('relu', lambda x: np.maximum(x, 0), lambda g, out, x: (g * (x.array > 0),))
 
@@ -373,7 +379,7 @@ def relu(x) -> Tensor:
     "max(x, 0); the gradient at exactly 0 is 0."
     return apply('relu', x)
 
-# %% ../nbs/04a_engine.ipynb #8eaeed63
+# %% ../nbs/04a_engine.ipynb #00c1694f
 def _pow_vjp(g, out, a, b):
     ga = gb = None
     if a.requires_grad: ga = unbroadcast(g * b * a ** (b - 1 + (b.array == 0)), a.shape)
@@ -399,7 +405,7 @@ def sqrt(x) -> Tensor:
     "Square root, as x ** 0.5."
     return apply('pow', x, 0.5)
 
-# %% ../nbs/04a_engine.ipynb #504d0e90
+# %% ../nbs/04a_engine.ipynb #4a9bd52a
 def _norm_axis(axis, ndim: int):
     "`axis` as a sorted tuple of non-negative ints (None: all axes), checked as numpy checks it."
     if axis is None: return None
@@ -415,20 +421,22 @@ def _keepdims_shape(shape, axis):
     return tuple([1 if i in axis else n for i, n in enumerate(shape)])
 
 def _sum_vjp(g, out, x, axis=None, keepdims=False):
-    return (broadcast_to(reshape(g, _keepdims_shape(x.shape, axis)), x.shape),)
+    if axis is not None and not keepdims: g = reshape(g, _keepdims_shape(x.shape, axis))   # put the summed axes back
+    return (broadcast_to(g, x.shape),)
 
-defprim('sum', lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims), _sum_vjp)
+defprim('sum', lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims), _sum_vjp,
+        reads_inputs=False)
 def _reshape_fwd(x, shape):
     try: return x.reshape(shape)
     except ValueError: raise ValueError(f"cannot reshape {x.shape} ({x.size} entries) into {shape}") from None
 
-defprim('reshape', _reshape_fwd, lambda g, out, x, shape: (reshape(g, x.shape),))
+defprim('reshape', _reshape_fwd, lambda g, out, x, shape: (reshape(g, x.shape),), reads_inputs=False)
 def _broadcast_to_fwd(x, shape):
     out = np.empty(shape, dtype=x.dtype)   # a real (writeable) array: np.broadcast_to's read-only view would be
     out[...] = x                           # copied later anyway (a .grad must own its memory)
     return out
 
-defprim('broadcast_to', _broadcast_to_fwd, lambda g, out, x, shape: (unbroadcast(g, x.shape),))
+defprim('broadcast_to', _broadcast_to_fwd, lambda g, out, x, shape: (unbroadcast(g, x.shape),), reads_inputs=False)
 
 def reduce_sum(x, axis=None, keepdims: bool = False) -> Tensor:
     "Sum over `axis` (an int, a tuple, or None for all axes)."
@@ -444,8 +452,8 @@ def broadcast_to(x, shape) -> Tensor:
     shape = tuple(shape)
     return x if isinstance(x, Tensor) and x.shape == shape else apply('broadcast_to', x, shape=shape)
 
-# %% ../nbs/04a_engine.ipynb #d84b2b38
-defprim('astype', lambda x, dtype: x.astype(dtype), lambda g, out, x, dtype: (astype(g, x.dtype),))
+# %% ../nbs/04a_engine.ipynb #d115cde7
+defprim('astype', lambda x, dtype: x.astype(dtype), lambda g, out, x, dtype: (astype(g, x.dtype),), reads_inputs=False)
 
 def astype(x, dtype) -> Tensor:
     "`x` converted to `dtype` (the cotangent is converted back)."
@@ -461,11 +469,11 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     out = reduce_sum(wide, axes, keepdims) * (1.0 / count if count else np.nan)
     return astype(out, dtype) if dtype == np.float16 else out
 
-# %% ../nbs/04a_engine.ipynb #4023a960
+# %% ../nbs/04a_engine.ipynb #943e503f
 def _transpose_vjp(g, out, x, axes=None):
     return (transpose(g, None if axes is None else tuple([int(i) for i in np.argsort(axes)])),)
 
-defprim('transpose', lambda x, axes=None: x.transpose(axes), _transpose_vjp)
+defprim('transpose', lambda x, axes=None: x.transpose(axes), _transpose_vjp, reads_inputs=False)
 
 def transpose(x, axes=None) -> Tensor:
     "Permute the axes of `x` (reverse them if `axes` is None); axes are checked as numpy checks them."
@@ -481,7 +489,6 @@ def swapaxes(x, axis1: int, axis2: int) -> Tensor:
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes)
 
-# %% ../nbs/04a_engine.ipynb #4fe50da1
 def _matmul_fwd(a, b):
     try: return np.matmul(a, b)
     except ValueError: pass
@@ -494,13 +501,19 @@ def _matmul_fwd(a, b):
                          "did you mean to transpose one of them?")
     raise ValueError(f"matmul: the batch axes of shapes {a.shape} and {b.shape} don't broadcast")
 
+def _mT(x) -> Tensor:
+    "Swap the last two axes of `x` (the transpose of a matrix, or of each matrix in a stack)."
+    n = x.array.ndim
+    return apply('transpose', x, axes=None if n == 2 else tuple(range(n - 2)) + (n - 1, n - 2))
+
 def _matmul_vjp(g, out, a, b):
-    a2 = a if a.ndim > 1 else reshape(a, (1,) + a.shape)    # a vector on the left is a one-row matrix
-    b2 = b if b.ndim > 1 else reshape(b, b.shape + (1,))    # ... on the right, a one-column matrix
-    g2 = reshape(g, out.shape[:-1] + (1,) + out.shape[-1:]) if a.ndim == 1 else g
-    g2 = reshape(g2, g2.shape + (1,)) if b.ndim == 1 else g2
-    ga = reshape(unbroadcast(g2 @ swapaxes(b2, -1, -2), a2.shape), a.shape) if a.requires_grad else None
-    gb = reshape(unbroadcast(swapaxes(a2, -1, -2) @ g2, b2.shape), b.shape) if b.requires_grad else None
+    na, nb = a.array.ndim, b.array.ndim
+    a2 = a if na > 1 else reshape(a, (1,) + a.shape)        # a vector on the left is a one-row matrix
+    b2 = b if nb > 1 else reshape(b, b.shape + (1,))        # ... on the right, a one-column matrix
+    g2 = reshape(g, out.shape[:-1] + (1,) + out.shape[-1:]) if na == 1 else g
+    g2 = reshape(g2, g2.shape + (1,)) if nb == 1 else g2
+    ga = reshape(unbroadcast(g2 @ _mT(b2), a2.shape), a.shape) if a.requires_grad else None    # Abar = Cbar B^T
+    gb = reshape(unbroadcast(_mT(a2) @ g2, b2.shape), b.shape) if b.requires_grad else None    # Bbar = A^T Cbar
     return ga, gb
 
 defprim('matmul', _matmul_fwd, _matmul_vjp)
@@ -509,7 +522,6 @@ def matmul(a, b) -> Tensor:
     "Matrix product a @ b, with numpy's batch and vector rules."
     return apply('matmul', a, b)
 
-# %% ../nbs/04a_engine.ipynb #b4b2b924
 def reduce_max(x, axis=None, keepdims: bool = False) -> Tensor:
     "Largest value over `axis` (the primitive is added in 04b)."
     return apply('max', x, axis=_norm_axis(axis, _ndim(x)), keepdims=keepdims)
@@ -525,7 +537,7 @@ def _plain_index(index):
     if isinstance(index, list): return np.asarray(index)
     return index
 
-# %% ../nbs/04a_engine.ipynb #026f316a
+# %% ../nbs/04a_engine.ipynb #491d867c
 def toposort(roots) -> list:
     "Nodes that need a gradient, parents before children, found iteratively (no recursion limit)."
     order, state = [], {}   # state[node]: False while its parents are being finished, True once it is listed
@@ -551,10 +563,9 @@ def _on_path(order, targets) -> set:
         if node not in keep and any(p in keep for p in node.parents): keep.add(node)
     return keep
 
-# %% ../nbs/04a_engine.ipynb #590a621a
+# %% ../nbs/04a_engine.ipynb #8eaeed63
 def _fit(c, p, prim) -> Tensor | None:
-    "Cotangent `c` for input `p` of `prim`: None if not needed, else a Tensor of p's shape and dtype."
-    if c is None or not p.requires_grad: return None
+    "Cotangent `c` for input `p` of `prim`: a Tensor of p's shape and dtype, or a clear error."
     if not isinstance(c, Tensor):
         raise TypeError(f"the VJP of '{prim.name}' returned a {type(c).__name__}; a VJP must return Tensors or None")
     if c.array.shape != p.array.shape:
@@ -564,22 +575,18 @@ def _fit(c, p, prim) -> Tensor | None:
 
 def _vjp(node, g) -> list:
     "Run the VJP of `node` on its cotangent `g`: one checked cotangent (or None) per parent."
-    prim = node._prim
-    _state.backward_op = prim.name
-    if _state.vjp_trace is not None: _state.vjp_trace.add(prim.name)
-    cots = prim.vjp(g, node, *node.parents, **node._params)
-    _state.backward_op = None
-    return [_fit(c, p, prim) for p, c in zip(node.parents, cots)]
-
-def _release(node):
-    "Forget how `node` was computed (its array and op name stay, for drawing); its leaves become writeable again."
-    node.parents, node._prim, node._params, node._hold = (), None, _NO_PARAMS, None
+    prim, params, state = node._prim, node._params, _state
+    if state.vjp_trace is not None: state.vjp_trace.add(prim.name)
+    state.backward_op = prim.name                   # (named by anomaly messages)
+    cots = prim.vjp(g, node, *node.parents, **params) if params else prim.vjp(g, node, *node.parents)
+    state.backward_op = None
+    return [c if c is None or (type(c) is Tensor and c.array.shape == p.array.shape and c.array.dtype == p.array.dtype)
+            else _fit(c, p, prim) for p, c in zip(node.parents, cots)]   # the usual case inline; `_fit` the rest
 
 def _released_error(node):
     return RuntimeError(f"the graph behind this '{node.op}' node was already freed by an earlier backward()/grad(); "
                         "pass retain_graph=True to the first call if you need to go through it twice")
 
-# %% ../nbs/04a_engine.ipynb #f787163d
 def _backprop(roots, seeds, create_graph, retain_graph, targets=None) -> dict:
     "The reverse pass from `roots`: {node: cotangent} for the leaves reached (or for the `targets`, if given)."
     order = toposort(roots)
@@ -596,13 +603,14 @@ def _backprop(roots, seeds, create_graph, retain_graph, targets=None) -> dict:
             if (is_leaf if targets is None else node in targets): found[node] = g
             if is_leaf: continue
             for p, c in zip(node.parents, _vjp(node, g)):
-                if c is None or (keep is not None and p not in keep): continue
+                if c is None or not p.requires_grad or (keep is not None and p not in keep): continue
                 grads[p] = c if p not in grads else grads[p] + c
     if not (create_graph if retain_graph is None else retain_graph):
-        for node in order: _release(node)
+        for node in order:   # release the graph: forget how each node was computed (its array and op stay, for drawing)
+            node.parents, node._prim, node._params, node._hold = (), None, _NO_PARAMS, None
     return found
 
-# %% ../nbs/04a_engine.ipynb #f619fa15
+# %% ../nbs/04a_engine.ipynb #504d0e90
 def _as_list(xs) -> tuple:
     return (list(xs), True) if isinstance(xs, (list, tuple)) else ([xs], False)
 
@@ -631,7 +639,6 @@ def _seeds(outs, gs, opname) -> list:
                          "(None for a one-entry output)")
     return [_seed(o, g, opname) for o, g in zip(outs, gs)]
 
-# %% ../nbs/04a_engine.ipynb #7ba06507
 def _own(g, taken) -> Tensor:
     "`g`, or a copy if its array is a view, read-only or already handed out (so no two `.grad`s share memory)."
     a = g.array
@@ -653,7 +660,6 @@ def backward(outputs,             # a Tensor, or a list of them
         g = _own(g, taken)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
 
-# %% ../nbs/04a_engine.ipynb #c88a6797
 def grad(outputs,             # a Tensor, or a list of them
          inputs,              # a Tensor (returns a Tensor) or a list/tuple of them (returns a tuple)
          grad_outputs=None,   # cotangent(s) of the outputs; may be omitted for one-entry outputs

@@ -69,9 +69,9 @@ def _sigmoid_fwd(x):
     e = np.exp(-np.abs(x))            # in (0, 1]: never overflows
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
-defprim('sigmoid', _sigmoid_fwd, lambda g, out, x: (g * out * (1 - out),))
+defprim('sigmoid', _sigmoid_fwd, lambda g, out, x: (g * out * (1 - out),), reads_inputs=False)   # reads the output
 defprim('softplus', lambda x: np.logaddexp(0, x), lambda g, out, x: (g * sigmoid(x),))
-defprim('tanh', np.tanh, lambda g, out, x: (g * (1 - out * out),))
+defprim('tanh', np.tanh, lambda g, out, x: (g * (1 - out * out),), reads_inputs=False)
 
 def sigmoid(x) -> Tensor:
     "1 / (1 + exp(-x)) elementwise, accurate to a few ulps for every x."
@@ -158,10 +158,10 @@ def _scatter_add_fwd(g, index, shape):
     else: np.add.at(z, index, g)      # an integer array may read an entry twice: add, don't overwrite
     return z
 
-defprim('scatter_add', _scatter_add_fwd, lambda g, out, y, index, shape: (getitem(g, index),))
+defprim('scatter_add', _scatter_add_fwd, lambda g, out, y, index, shape: (getitem(g, index),), reads_inputs=False)
 defprim('getitem', lambda x, index: x[index],
-        lambda g, out, x, index: (apply('scatter_add', g, index=index, shape=x.shape),))
-defprim('identity', lambda x: x, lambda g, out, x: (g,))
+        lambda g, out, x, index: (apply('scatter_add', g, index=index, shape=x.shape),), reads_inputs=False)
+defprim('identity', lambda x: x, lambda g, out, x: (g,), reads_inputs=False)
 
 def getitem(x, index) -> Tensor:
     "`x[index]` for ints, slices, None, ..., integer arrays and boolean masks."
@@ -180,7 +180,7 @@ def _concatenate_vjp(g, out, *xs, axis=0):
         start = stop
     return tuple(cots)
 
-defprim('concatenate', lambda *xs, axis=0: np.concatenate(xs, axis=axis), _concatenate_vjp)
+defprim('concatenate', lambda *xs, axis=0: np.concatenate(xs, axis=axis), _concatenate_vjp, reads_inputs=False)
 
 def concatenate(tensors, axis: int = 0) -> Tensor:
     "Join a sequence of Tensors along an existing axis."
@@ -219,7 +219,8 @@ def _log_softmax_fwd(x, axis=-1):
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 defprim('logsumexp', _logsumexp_fwd, _logsumexp_vjp)
-defprim('log_softmax', _log_softmax_fwd, lambda g, out, x, axis=-1: (g - exp(out) * g.sum(axis=axis, keepdims=True),))
+defprim('log_softmax', _log_softmax_fwd, lambda g, out, x, axis=-1: (g - exp(out) * g.sum(axis=axis, keepdims=True),),
+        reads_inputs=False)
 
 # %% ../nbs/04b_tensor.ipynb #4418baff
 def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
@@ -266,12 +267,22 @@ def _check_class_labels(z: Tensor, y: np.ndarray):
         raise ValueError(f"cross_entropy: labels must be class indices 0..{z.shape[1] - 1} for logits with {z.shape[1]} "
                          f"classes, found {y[bad[0]]} at position {bad[0]} ({bad.size} label(s) out of range)")
 
+def _cross_entropy_fwd(z, y):
+    "Per-example losses logsumexp(z_n) - z_n[y_n], from a stable log_softmax."
+    return -_log_softmax_fwd(z, axis=1)[np.arange(len(y)), y]
+
+def _cross_entropy_vjp(g, out, z, y):
+    onehot = np.zeros(z.shape, dtype=z.dtype)
+    onehot[np.arange(len(y.array)), y.array] = 1
+    return (exp(log_softmax(z, axis=1)) - onehot) * reshape(g, (-1, 1)), None   # (softmax - onehot) * g, per row
+
+defprim('cross_entropy', _cross_entropy_fwd, _cross_entropy_vjp)
+
 def cross_entropy(logits, target, reduction: str = 'mean') -> Tensor:
     "Softmax cross-entropy of `logits` (batch, classes) against integer class labels `target` (batch,)."
     z, y = _as_tensor(logits), _labels(target)
     _check_class_labels(z, y)
-    losses = logsumexp(z, axis=1) - z[np.arange(len(y)), y]
-    return _reduce('cross_entropy', losses, reduction)
+    return _reduce('cross_entropy', apply('cross_entropy', z, y), reduction)
 
 # %% ../nbs/04b_tensor.ipynb #e5364ff9
 def _match_target(op: str, z: Tensor, t: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ LABELS = np.array([0, 2, 1, 2])
 CASES = {
     'add': [(lambda a, b: a + b, r(3, 1), r(3, 4)), (lambda a, b: a + b, r(), r(2, 3)), (lambda a, b: 2.0 + a + b * a, r(4), r(2, 1, 4))],
     'neg': [(lambda a: -a * a, r(3)), (lambda a, b: a - b, r(2, 1), r(3))],
+    'sub': [(lambda a, b: a - b, r(2, 1), r(3)), (lambda a: 1.0 - a * a, r(3)), (lambda a, b: b - a * b, r(3), r(2, 3))],
     'mul': [(lambda a, b: a * b, r(3, 1), r(1, 4)), (lambda a, b: a * b * a, r(2, 1, 3), r(3))],
     'div': [(lambda a, b: a / b, r(2, 3), pos(3)), (lambda a: 1.0 / (1.0 + a * a), r(2, 2))],
     'pow': [(lambda a, b: a ** b, pos(2, 3), r(3)), (lambda a: a ** 3, r(4)), (lambda a: 2.0 ** a, r(3)), (lambda a: a.sqrt(), pos(3))],
@@ -45,6 +46,7 @@ CASES = {
     'concatenate': [(lambda a, b: concatenate([a, b * b], axis=1), r(2, 3), r(2, 2)), (lambda a, b: stack([a, a * b], axis=-1), r(2, 3), r(2, 3))],
     'logsumexp': [(lambda a: logsumexp(a, axis=1) * logsumexp(a), r(3, 4)), (lambda a: logsumexp(a, axis=(0, 1), keepdims=True) * a, r(2, 2, 2))],
     'log_softmax': [(lambda a: log_softmax(a) * a, r(3, 4)), (lambda a: softmax(a, axis=0), r(3, 4))],
+    'cross_entropy': [(lambda z: cross_entropy(z, LABELS), r(4, 3)), (lambda z: cross_entropy(z * z, LABELS, reduction='none') * cross_entropy(z, LABELS), r(4, 3))],
     'softplus': [(lambda a: T.softplus(a) * T.log_sigmoid(a), r(5) * 3), (lambda z: T.binary_cross_entropy_with_logits(z, np.array([[0.0], [1.0], [0.3]])), r(3, 1))],
     'astype': [(lambda a: T.astype(a * a, np.float32).sum() * a, r(3))],
 }
