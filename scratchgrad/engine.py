@@ -577,7 +577,7 @@ def _vjp(node, g) -> list:
     "Run the VJP of `node` on its cotangent `g`: one checked cotangent (or None) per parent."
     prim, params, state = node._prim, node._params, _state
     if state.vjp_trace is not None: state.vjp_trace.add(prim.name)
-    state.backward_op = prim.name                   # (named by anomaly messages)
+    if state.anomaly: state.backward_op = prim.name      # (named by anomaly messages)
     cots = prim.vjp(g, node, *node.parents, **params) if params else prim.vjp(g, node, *node.parents)
     state.backward_op = None
     return [c if c is None or (type(c) is Tensor and c.array.shape == p.array.shape and c.array.dtype == p.array.dtype)

@@ -215,8 +215,8 @@ def _logsumexp_vjp(g, out, x, axis=None, keepdims=False):
     return (reshape(g, kshape) * exp(x - reshape(out, kshape)),)   # g * softmax(x)
 
 def _log_softmax_fwd(x, axis=-1):
-    shifted = x - np.max(x, axis=axis, keepdims=True)     # the largest entry becomes 0: exp can't overflow
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)     # the largest entry becomes 0: exp can't overflow
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 defprim('logsumexp', _logsumexp_fwd, _logsumexp_vjp)
 defprim('log_softmax', _log_softmax_fwd, lambda g, out, x, axis=-1: (g - exp(out) * g.sum(axis=axis, keepdims=True),),
@@ -262,19 +262,26 @@ def _check_class_labels(z: Tensor, y: np.ndarray):
     if len(y) != z.shape[0]:
         raise ValueError(f"cross_entropy: logits have {z.shape[0]} rows (examples) but target has {len(y)} labels; "
                          "they must describe the same batch")
+    if not y.size or 0 <= np.minimum.reduce(y) and np.maximum.reduce(y) < z.shape[1]: return   # (the usual case, fast)
     bad = np.flatnonzero((y < 0) | (y >= z.shape[1]))
     if bad.size:
         raise ValueError(f"cross_entropy: labels must be class indices 0..{z.shape[1] - 1} for logits with {z.shape[1]} "
                          f"classes, found {y[bad[0]]} at position {bad[0]} ({bad.size} label(s) out of range)")
 
-def _cross_entropy_fwd(z, y):
-    "Per-example losses logsumexp(z_n) - z_n[y_n], from a stable log_softmax."
-    return -_log_softmax_fwd(z, axis=1)[np.arange(len(y)), y]
+def _cross_entropy_fwd(z, y, reduction):
+    "The losses logsumexp(z_n) - z_n[y_n], from a stable log_softmax, reduced ('mean', 'sum' or 'none')."
+    losses = -_log_softmax_fwd(z, axis=1)[np.arange(len(y)), y]
+    if reduction == 'none': return losses
+    total = np.add.reduce(losses)
+    if reduction == 'sum': return total
+    return total / len(y) if len(y) else np.full((), np.nan, z.dtype)   # the mean of no losses is NaN, as numpy
 
-def _cross_entropy_vjp(g, out, z, y):
+def _cross_entropy_vjp(g, out, z, y, reduction):
     onehot = np.zeros(z.shape, dtype=z.dtype)
     onehot[np.arange(len(y.array)), y.array] = 1
-    return (exp(log_softmax(z, axis=1)) - onehot) * reshape(g, (-1, 1)), None   # (softmax - onehot) * g, per row
+    if reduction == 'none': g = reshape(g, (-1, 1))             # one cotangent per row
+    if reduction == 'mean': g = g * (1.0 / builtins.max(len(y.array), 1))
+    return (exp(log_softmax(z, axis=1)) - onehot) * g, None    # (softmax - onehot) * g
 
 defprim('cross_entropy', _cross_entropy_fwd, _cross_entropy_vjp)
 
@@ -282,7 +289,9 @@ def cross_entropy(logits, target, reduction: str = 'mean') -> Tensor:
     "Softmax cross-entropy of `logits` (batch, classes) against integer class labels `target` (batch,)."
     z, y = _as_tensor(logits), _labels(target)
     _check_class_labels(z, y)
-    return _reduce('cross_entropy', apply('cross_entropy', z, y), reduction)
+    if reduction not in ('mean', 'sum', 'none'):
+        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return apply('cross_entropy', z, y, reduction=reduction)
 
 # %% ../nbs/04b_tensor.ipynb #e5364ff9
 def _match_target(op: str, z: Tensor, t: np.ndarray) -> np.ndarray:
