@@ -249,11 +249,14 @@ def _constant(x, dtype) -> np.ndarray:
 
 def _lift(inputs) -> tuple:
     "`inputs` with numbers, lists and arrays made constants; their arrays; the result class; does one need a gradient?"
-    tensors = [x for x in inputs if isinstance(x, Tensor)]
-    cls = tensors[0]._result_class if tensors else Tensor
-    ref = next((t.array.dtype for t in tensors if t.array.dtype.kind == 'f'), None)   # numbers take this dtype,
-    inputs = tuple([x if isinstance(x, Tensor) else _leaf(_constant(x, ref), cls) for x in inputs])   # so a float32
-    return inputs, [x.array for x in inputs], cls, any([x.requires_grad for x in tensors])           # net stays float32
+    cls, ref, needs = None, None, False
+    for x in inputs:
+        if isinstance(x, Tensor):
+            if cls is None: cls = x._result_class
+            if ref is None and x.array.dtype.kind == 'f': ref = x.array.dtype   # numbers take this dtype, so a
+            needs = needs or x.requires_grad                                     # float32 network stays float32
+    inputs = tuple([x if isinstance(x, Tensor) else _leaf(_constant(x, ref), cls or Tensor) for x in inputs])
+    return inputs, [x.array for x in inputs], cls or Tensor, needs
 
 def _shape_error(prim, e, inputs) -> ValueError:
     "The ValueError of a forward pass (bad shapes), naming the primitive and the input shapes."
@@ -288,7 +291,7 @@ def apply(prim,      # a Primitive or the name of one in PRIMITIVES
         if cls is None: cls = x._result_class           # (the result has the class the first input asks for)
         if x.requires_grad: needs_grad = True
         arrays.append(x.array)
-    try: out = prim.forward(*arrays, **params)
+    try: out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
     except ValueError as e: raise _shape_error(prim, e, inputs) from None
     if type(out) is not np.ndarray: out = np.asarray(out)
     if _state.anomaly: _check_finite(prim, out, inputs)
@@ -580,7 +583,7 @@ def _vjp(node, g) -> list:
     if state.anomaly: state.backward_op = prim.name      # (named by anomaly messages)
     cots = prim.vjp(g, node, *node.parents, **params) if params else prim.vjp(g, node, *node.parents)
     state.backward_op = None
-    return [c if c is None or (type(c) is Tensor and c.array.shape == p.array.shape and c.array.dtype == p.array.dtype)
+    return [c if c is None or (type(c) is Tensor and c.array.dtype is p.array.dtype and c.array.shape == p.array.shape)
             else _fit(c, p, prim) for p, c in zip(node.parents, cots)]   # the usual case inline; `_fit` the rest
 
 def _released_error(node):
