@@ -576,15 +576,14 @@ def _fit(c, p, prim) -> Tensor | None:
                            f"input of shape {p.shape} (a missing unbroadcast?)")
     return c if c.array.dtype == p.array.dtype else astype(c, p.array.dtype)
 
-def _vjp(node, g) -> list:
-    "Run the VJP of `node` on its cotangent `g`: one checked cotangent (or None) per parent."
+def _vjp(node, g) -> tuple:
+    "Run the VJP of `node` on its cotangent `g`: one cotangent (or None) per parent."
     prim, params, state = node._prim, node._params, _state
     if state.vjp_trace is not None: state.vjp_trace.add(prim.name)
     if state.anomaly: state.backward_op = prim.name      # (named by anomaly messages)
     cots = prim.vjp(g, node, *node.parents, **params) if params else prim.vjp(g, node, *node.parents)
     state.backward_op = None
-    return [c if c is None or (type(c) is Tensor and c.array.dtype is p.array.dtype and c.array.shape == p.array.shape)
-            else _fit(c, p, prim) for p, c in zip(node.parents, cots)]   # the usual case inline; `_fit` the rest
+    return cots
 
 def _released_error(node):
     return RuntimeError(f"the graph behind this '{node.op}' node was already freed by an earlier backward()/grad(); "
@@ -607,6 +606,8 @@ def _backprop(roots, seeds, create_graph, retain_graph, targets=None) -> dict:
             if is_leaf: continue
             for p, c in zip(node.parents, _vjp(node, g)):
                 if c is None or not p.requires_grad or (keep is not None and p not in keep): continue
+                if type(c) is not Tensor or c.array.dtype is not p.array.dtype or c.array.shape != p.array.shape:
+                    c = _fit(c, p, node._prim)           # an unusual cotangent: cast it, or raise naming the VJP
                 grads[p] = c if p not in grads else grads[p] + c
     if not (create_graph if retain_graph is None else retain_graph):
         for node in order:   # release the graph: forget how each node was computed (its array and op stay, for drawing)
