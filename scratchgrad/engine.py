@@ -223,7 +223,8 @@ PRIMITIVES: dict[str, Primitive] = {}
 def defprim(name: str,   # the key in PRIMITIVES, and the `op` label of the nodes it makes
             forward,     # forward(*arrays, **params) -> ndarray
             vjp,         # vjp(g, out, *inputs, **params) -> one Tensor or None per input
-            reads_inputs: bool = True):  # does the VJP read the inputs' values (not just their shapes, or the output)?
+            reads_inputs: bool = True  # does the VJP read the inputs' values (not just their shapes, or the output)?
+           ) -> None:
     "Register a new primitive in `PRIMITIVES` (refusing to overwrite a different one)."
     if name in PRIMITIVES and not _same_definition(PRIMITIVES[name], forward, vjp):
         raise ValueError(f"defprim: a different primitive named '{name}' already exists")
@@ -669,7 +670,7 @@ def grad(outputs,             # a Tensor, or a list of them
          grad_outputs=None,   # cotangent(s) of the outputs; may be omitted for one-entry outputs
          create_graph=False,  # record the backward pass, for higher-order derivatives
          retain_graph=None    # keep the graph for another pass (default: create_graph)
-        ):
+        ) -> Tensor | tuple:
     "Gradients of `outputs` with respect to `inputs`, returned without touching `.grad`."
     outs, _ = _as_list(outputs)
     ins, many = _as_list(inputs)

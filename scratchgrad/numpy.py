@@ -146,31 +146,31 @@ def _value_of(x):
     return x.value if type(x) is Box else x.array if isinstance(x, Tensor) else x
 
 # %% ../nbs/06a_numpy.ipynb #e5c9ac4f
-def add(x, y):
+def add(x, y) -> 'Box | np.ndarray | Tensor':
     "x + y, elementwise with broadcasting."
     return _call2('add', x, y)
 
-def multiply(x, y):
+def multiply(x, y) -> 'Box | np.ndarray | Tensor':
     "x * y, elementwise with broadcasting."
     return _call2('mul', x, y)
 
-def divide(x, y):
+def divide(x, y) -> 'Box | np.ndarray | Tensor':
     "x / y, elementwise with broadcasting."
     return _call2('div', x, y)
 
-def negative(x):
+def negative(x) -> 'Box | np.ndarray | Tensor':
     "-x."
     return _call1('neg', x)
 
-def subtract(x, y):
+def subtract(x, y) -> 'Box | np.ndarray | Tensor':
     "x - y: the engine's composite x + (-y)."
     return _composite(T.sub, x, y)
 
-def power(x, y):
+def power(x, y) -> 'Box | np.ndarray | Tensor':
     "x ** y, elementwise; the derivative with respect to y uses log(x) and is taken as 0 where x <= 0."
     return _call2('pow', x, y)
 
-def square(x):
+def square(x) -> 'Box | np.ndarray | Tensor':
     "x * x (numpy's `square`)."
     return multiply(x, x)
 
@@ -182,51 +182,51 @@ class _BoxFunctions:
 Box._fns = _BoxFunctions
 
 # %% ../nbs/06a_numpy.ipynb #040efa76
-def exp(x):
+def exp(x) -> 'Box | np.ndarray | Tensor':
     "e ** x."
     return _call1('exp', x)
 
-def log(x):
+def log(x) -> 'Box | np.ndarray | Tensor':
     "Natural logarithm."
     return _call1('log', x)
 
-def sqrt(x):
+def sqrt(x) -> 'Box | np.ndarray | Tensor':
     "Square root, as x ** 0.5."
     return _composite(T.sqrt, x)
 
-def tanh(x):
+def tanh(x) -> 'Box | np.ndarray | Tensor':
     "Hyperbolic tangent."
     return _call1('tanh', x)
 
-def sigmoid(x):
+def sigmoid(x) -> 'Box | np.ndarray | Tensor':
     "The logistic function 1 / (1 + exp(-x)), computed without overflow."
     return _call1('sigmoid', x)
 
-def sin(x):
+def sin(x) -> 'Box | np.ndarray | Tensor':
     "Sine."
     return _call1('sin', x)
 
-def cos(x):
+def cos(x) -> 'Box | np.ndarray | Tensor':
     "Cosine."
     return _call1('cos', x)
 
-def abs(x):
+def abs(x) -> 'Box | np.ndarray | Tensor':
     "|x|, as x * sign(x) with the sign held constant: the derivative at exactly 0 is 0."
     return _composite(T.absolute, x)
 
-def maximum(x, y):
+def maximum(x, y) -> 'Box | np.ndarray | Tensor':
     "Elementwise larger of x and y; at a tie each side gets half of the gradient."
     return _call2('maximum', x, y)
 
-def minimum(x, y):
+def minimum(x, y) -> 'Box | np.ndarray | Tensor':
     "Elementwise smaller of x and y, as -maximum(-x, -y)."
     return _composite(T.minimum, x, y)
 
-def clip(x, low, high):
+def clip(x, low, high) -> 'Box | np.ndarray | Tensor':
     "x limited to [low, high], as minimum(maximum(x, low), high)."
     return _composite(T.clip, x, low, high)
 
-def where(condition, x, y):
+def where(condition, x, y) -> 'Box | np.ndarray | Tensor':
     "x where `condition` holds, else y (broadcast together); the condition is not differentiated."
     return _call('where', np.asarray(_value_of(condition), dtype=bool), x, y)
 
@@ -239,64 +239,64 @@ def _axes(x, axis):
     "`axis` in the form the table's VJPs expect: None, or a sorted tuple of non-negative axes."
     return None if axis is None else _norm_axis(axis, _ndim(x))
 
-def sum(x, axis=None, keepdims=False):
+def sum(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
     "Sum over `axis` (an int, a tuple, or None for every axis)."
     return _call1('sum', x, axis=_axes(x, axis), keepdims=keepdims)
 
-def mean(x, axis=None, keepdims=False):
+def mean(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
     "Mean over `axis`: the engine's composite, a sum times 1/count."
     return _composite(T.mean, x, axis, keepdims)
 
-def max(x, axis=None, keepdims=False):
+def max(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
     "Largest entry over `axis`; tied maxima share the gradient equally."
     return _call1('max', x, axis=_axes(x, axis), keepdims=keepdims)
 
-def min(x, axis=None, keepdims=False):
+def min(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
     "Smallest entry over `axis`, as -max(-x)."
     return _composite(T.reduce_min, x, axis, keepdims)
 
-def var(x, axis=None, keepdims=False, ddof=0):
+def var(x, axis=None, keepdims=False, ddof=0) -> 'Box | np.ndarray | Tensor':
     "Variance over `axis`: the summed squared deviation from the mean over (count - ddof), as numpy computes it."
     axes, shape = _axes(x, axis), np.shape(_value_of(x))
     count = math.prod(shape if axes is None else [shape[a] for a in axes])
     deviation = subtract(x, mean(x, axis=axis, keepdims=True))
     return multiply(sum(square(deviation), axes, keepdims), 1.0 / (count - ddof) if count > ddof else np.nan)
 
-def std(x, axis=None, keepdims=False, ddof=0):
+def std(x, axis=None, keepdims=False, ddof=0) -> 'Box | np.ndarray | Tensor':
     "Standard deviation over `axis`, the square root of `var` (its derivative is infinite where the variance is 0)."
     return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof))
 
-def logsumexp(x, axis=None, keepdims=False):
+def logsumexp(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
     "log(sum(exp(x))) over `axis`, without overflow; its gradient is the softmax of x."
     return _call1('logsumexp', x, axis=_axes(x, axis), keepdims=keepdims)
 
-def log_softmax(x, axis=-1):
+def log_softmax(x, axis=-1) -> 'Box | np.ndarray | Tensor':
     "x - logsumexp(x) along one axis: stable log-probabilities."
     return _call1('log_softmax', x, axis=_axes(x, axis)[0])
 
-def softmax(x, axis=-1):
+def softmax(x, axis=-1) -> 'Box | np.ndarray | Tensor':
     "exp(x) / sum(exp(x)) along one axis, as exp(log_softmax(x))."
     return _composite(T.softmax, x, axis)
 
 # %% ../nbs/06a_numpy.ipynb #77f256e9
-def reshape(x, shape):
+def reshape(x, shape) -> 'Box | np.ndarray | Tensor':
     "x with its entries laid out in `shape` (one entry may be -1)."
     return _call1('reshape', x, shape=(shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
 
-def transpose(x, axes=None):
+def transpose(x, axes=None) -> 'Box | np.ndarray | Tensor':
     "Permute the axes of x (reverse them if `axes` is None)."
     if axes is not None: axes = tuple(int(a) % builtins.max(np.ndim(_value_of(x)), 1) for a in axes)
     return _call1('transpose', x, axes=axes)
 
-def broadcast_to(x, shape):
+def broadcast_to(x, shape) -> 'Box | np.ndarray | Tensor':
     "x repeated along new leading axes and stretched size-1 axes until it has `shape`."
     return _call1('broadcast_to', x, shape=tuple(shape))
 
-def expand_dims(x, axis):
+def expand_dims(x, axis) -> 'Box | np.ndarray | Tensor':
     "x with a new axis of length 1 at position `axis`."
     return _composite(T.expand_dims, x, axis)
 
-def getitem(x, index):
+def getitem(x, index) -> 'Box | np.ndarray | Tensor':
     "x[index] for ints, slices, None, ..., integer arrays and boolean masks."
     return _call1('getitem', x, index=_plain_index(index))
 
@@ -306,13 +306,13 @@ def _plain_index(index):
     if isinstance(index, list): return np.asarray(index)
     return _value_of(index)
 
-def concatenate(xs, axis=0):
+def concatenate(xs, axis=0) -> 'Box | np.ndarray | Tensor':
     "Join a sequence of arrays along an existing axis."
     xs = tuple(xs)
     if not xs: raise ValueError('snp.concatenate: need at least one array to concatenate')
     return _call('concatenate', *xs, axis=_axes(xs[0], axis)[0])
 
-def stack(xs, axis=0):
+def stack(xs, axis=0) -> 'Box | np.ndarray | Tensor':
     "Join arrays of the same shape along a new axis, as a concatenation of expanded copies."
     xs = tuple(xs)
     if not xs: raise ValueError('snp.stack: need at least one array to stack')
@@ -321,11 +321,11 @@ def stack(xs, axis=0):
     return _composite(lambda *ts: T.stack(ts, axis), *xs)
 
 # %% ../nbs/06a_numpy.ipynb #bc8bbfc1
-def matmul(x, y):
+def matmul(x, y) -> 'Box | np.ndarray | Tensor':
     "Matrix product with numpy's rules for vectors and stacks of matrices."
     return _call2('matmul', x, y)
 
-def dot(x, y):
+def dot(x, y) -> 'Box | np.ndarray | Tensor':
     "numpy's dot for operands with at most two axes in the second one (matmul), or a scalar (multiply)."
     nx, ny = np.ndim(_value_of(x)), np.ndim(_value_of(y))
     if nx == 0 or ny == 0: return multiply(x, y)
@@ -336,7 +336,7 @@ def dot(x, y):
     return matmul(x, y)
 
 # %% ../nbs/06a_numpy.ipynb #a7c1e2f1
-def primitive(name: str):
+def primitive(name: str) -> 'Callable':
     "A numpy-like function for the primitive `name` of the table (plain values, Tensors or traced values)."
     if name not in PRIMITIVES: raise KeyError(f'snp.primitive: no primitive named {name!r}; register it with defprim first')
     def fn(*args, **params): return _call(name, *args, **params)

@@ -311,7 +311,7 @@ def binary_cross_entropy_with_logits(logits, target, reduction: str = 'mean') ->
                          f"found values in [{t.min()}, {t.max()}]; for integer classes 0..C-1 use cross_entropy")
     return _reduce(op, softplus(z) - z * t.astype(z.dtype), reduction)
 
-# %% ../nbs/04b_tensor.ipynb #8e4a524f
+# %% ../nbs/04b_tensor.ipynb #3779b044
 class detect_anomaly(_Switch):
     "Raise at the first op whose output holds a NaN or an infinity, naming the op (a context manager or decorator)."
     field = 'anomaly'
