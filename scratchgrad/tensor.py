@@ -7,13 +7,21 @@ from __future__ import annotations
 import builtins
 import numpy as np
 from .engine import *
+_all_ = ['PRIMITIVES', 'set_grad_enabled', 'no_grad', 'enable_grad', 'is_grad_enabled', 'Operators', 'Tensor', 'Primitive',
+         'defprim', 'apply', 'unbroadcast', 'add', 'neg', 'sub', 'mul', 'div', 'exp', 'log', 'relu', 'power', 'sqrt',
+         'reduce_sum', 'reshape', 'broadcast_to', 'astype', 'mean', 'transpose', 'swapaxes', 'matmul', 'reduce_max',
+         'absolute', 'toposort', 'backward', 'grad']   # `from scratchgrad.tensor import *` gives the engine's names too
 from .engine import (_state, _ndim, _shape, _Switch, _leaf, _data, _norm_axis, _keepdims_shape, _plain_index, _lift, _NO_PARAMS,
                      _TensorFunctions)
 
 # %% auto #0
 __all__ = ['GRADCHECKED', 'gradcheck', 'sigmoid', 'softplus', 'log_sigmoid', 'tanh', 'sin', 'cos', 'where', 'maximum', 'minimum',
            'reduce_min', 'clip', 'getitem', 'identity', 'concatenate', 'expand_dims', 'stack', 'logsumexp',
-           'log_softmax', 'softmax', 'cross_entropy', 'binary_cross_entropy_with_logits', 'detect_anomaly']
+           'log_softmax', 'softmax', 'cross_entropy', 'binary_cross_entropy_with_logits', 'detect_anomaly',
+           'PRIMITIVES', 'set_grad_enabled', 'no_grad', 'enable_grad', 'is_grad_enabled', 'Operators', 'Tensor',
+           'Primitive', 'defprim', 'apply', 'unbroadcast', 'add', 'neg', 'sub', 'mul', 'div', 'exp', 'log', 'relu',
+           'power', 'sqrt', 'reduce_sum', 'reshape', 'broadcast_to', 'astype', 'mean', 'transpose', 'swapaxes',
+           'matmul', 'reduce_max', 'absolute', 'toposort', 'backward', 'grad']
 
 # %% ../nbs/04b_tensor.ipynb #4dfb2cc7
 GRADCHECKED: set = set()   # names of the primitives whose VJP ran inside a gradcheck that passed
