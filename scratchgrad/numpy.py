@@ -9,9 +9,11 @@ __all__ = ['new_trace', 'trace_level', 'Box', 'add', 'multiply', 'divide', 'nega
            'expand_dims', 'getitem', 'concatenate', 'stack', 'matmul', 'dot']
 
 # %% ../nbs/06a_numpy.ipynb #f4bb5872
-import builtins, math
+import builtins, functools, inspect, math, threading
 import numpy as np
+import scratchgrad.tensor as T
 from .tensor import Tensor, PRIMITIVES, apply, _norm_axis
+from .engine import Operators
 
 # %% ../nbs/06a_numpy.ipynb #1b6c9b90
 def _call(name, *args, **params):
@@ -23,8 +25,16 @@ def _call(name, *args, **params):
     if level:   # some argument is boxed: record on the engine, box the result at the innermost level
         return Box(apply(prim, *[a.tensor if type(a) is Box else a for a in args], **params), level)
     if any(isinstance(a, Tensor) for a in args): return apply(prim, *args, **params)
-    out = prim.forward(*args, **params)
-    return out[0] if prim.saves else out   # (a primitive that saves for its VJP returns (output, saved))
+    return prim.forward(*args, **params)
+
+def _composite(fn, *args, **params):
+    "Run the engine's composite `fn` (made of primitives) like `_call`: boxed if traced, plain numpy if nothing is."
+    level = builtins.max([a.level for a in args if type(a) is Box], default=0)
+    out = fn(*[a.tensor if type(a) is Box else a for a in args], **params)
+    if level: return Box(out, level)
+    if any(isinstance(a, Tensor) for a in args): return out
+    a = np.asarray(_value_of(out))
+    return a[()] if a.ndim == 0 else a
 
 # %% ../nbs/06a_numpy.ipynb #068b1255
 def _call1(name, x, **params):
@@ -42,24 +52,25 @@ def _call2(name, x, y):
     return _call(name, x, y)
 
 # %% ../nbs/06a_numpy.ipynb #a567b3ed
-_trace_level = 0   # number of `grad`-like calls currently running their function
+class _Traces(threading.local):
+    "The open traces of this thread (each thread has its own: nested `grad` calls in two threads don't mix)."
+    level = 0   # number of `grad`-like calls currently running their function
+
+_traces = _Traces()
 
 class new_trace:
     "Context manager for one differentiation: `with new_trace() as level` opens a trace (level 1 is the outermost)."
     def __enter__(self):
-        global _trace_level
-        _trace_level += 1
-        return _trace_level
-    def __exit__(self, *exc):
-        global _trace_level
-        _trace_level -= 1
+        _traces.level += 1
+        return _traces.level
+    def __exit__(self, *exc): _traces.level -= 1
 
-def trace_level():
-    "How many traces are open right now (0 outside any `grad` call)."
-    return _trace_level
+def trace_level() -> int:
+    "How many traces are open right now in this thread (0 outside any `grad` call)."
+    return _traces.level
 
 # %% ../nbs/06a_numpy.ipynb #d6841461
-class Box:
+class Box(Operators):
     "A value traced by `grad`: a Tensor node plus the level of the trace that owns it. Behaves like a numpy array."
     __slots__ = ('tensor', 'level')
     __hash__ = None                # like ndarray: `==` is elementwise, so boxes are not hashable
@@ -81,21 +92,7 @@ class Box:
     def __len__(self): return len(self.tensor.array)
     def __repr__(self): return f'Box(level={self.level}, value={self.value!r})'
 
-    # arithmetic, including the reflected forms (`2 - box` is subtract(2, box), not subtract(box, 2))
-    def __add__(self, other): return add(self, other)
-    def __radd__(self, other): return add(other, self)
-    def __sub__(self, other): return subtract(self, other)
-    def __rsub__(self, other): return subtract(other, self)
-    def __mul__(self, other): return multiply(self, other)
-    def __rmul__(self, other): return multiply(other, self)
-    def __truediv__(self, other): return divide(self, other)
-    def __rtruediv__(self, other): return divide(other, self)
-    def __pow__(self, other): return power(self, other)
-    def __rpow__(self, other): return power(other, self)
-    def __matmul__(self, other): return matmul(self, other)
-    def __rmatmul__(self, other): return matmul(other, self)
-    def __neg__(self): return negative(self)
-    def __pos__(self): return self
+    # arithmetic: the operators of `Operators` (chapter 04a), each calling an snp function (see `_BoxFunctions`)
     def __abs__(self): return abs(self)
     def __getitem__(self, index): return getitem(self, index)
     def __iter__(self): return (self[i] for i in range(len(self)))
@@ -108,6 +105,9 @@ class Box:
     def __eq__(self, other): return self.value == _value_of(other)
     def __ne__(self, other): return self.value != _value_of(other)
     def __bool__(self): return bool(self.value)
+    def __float__(self): raise _not_a_number(self, 'float')
+    def __int__(self): raise _not_a_number(self, 'int')
+    def __complex__(self): raise _not_a_number(self, 'complex')
 
     # the array methods people use most, as in numpy
     def sum(self, axis=None, keepdims=False): return sum(self, axis=axis, keepdims=keepdims)
@@ -128,92 +128,105 @@ class Box:
         return _numpy_ufunc_on_boxes(ufunc, method, inputs, kwargs)
     def __array_function__(self, func, types, args, kwargs):
         fn = _FUNCTIONS.get(func)
-        if fn is not None: return fn(*args, **kwargs)
+        if fn is not None and not kwargs: return fn(*args)   # the common case, fast
         return _numpy_function_on_boxes(func, args, kwargs)
     def __array__(self, dtype=None, copy=None):
         raise TypeError(f'cannot turn a traced value {self!r} into a plain numpy array: that would cut it out of '
                         'the gradient. Use scratchgrad.numpy (snp) functions (a list of traced values is joined with '
                         'snp.stack or snp.concatenate), or read `box.value` explicitly.')
 
+def _not_a_number(box, kind):
+    "The TypeError for a traced value turned into a Python number (e.g. by math.sin)."
+    return TypeError(f'cannot turn a traced value {box!r} into a Python {kind}: that would cut it out of the gradient '
+                     '(math.sin, math.exp, float(...) do this). Use numpy or scratchgrad.numpy functions instead: '
+                     'np.sin(x) or snp.sin(x), np.exp(x) or snp.exp(x); read `box.value` for the plain value.')
+
 def _value_of(x):
     "The plain value of a box, a Tensor, or anything else."
     return x.value if type(x) is Box else x.array if isinstance(x, Tensor) else x
 
 # %% ../nbs/06a_numpy.ipynb #e5c9ac4f
-def add(x, y):
+def add(x, y) -> 'Box | np.ndarray | Tensor':
     "x + y, elementwise with broadcasting."
     return _call2('add', x, y)
 
-def multiply(x, y):
+def multiply(x, y) -> 'Box | np.ndarray | Tensor':
     "x * y, elementwise with broadcasting."
     return _call2('mul', x, y)
 
-def divide(x, y):
+def divide(x, y) -> 'Box | np.ndarray | Tensor':
     "x / y, elementwise with broadcasting."
     return _call2('div', x, y)
 
-def negative(x):
+def negative(x) -> 'Box | np.ndarray | Tensor':
     "-x."
     return _call1('neg', x)
 
-def subtract(x, y):
-    "x - y, composed as x + (-y)."
-    return add(x, negative(y))
+def subtract(x, y) -> 'Box | np.ndarray | Tensor':
+    "x - y: the engine's composite x + (-y)."
+    return _composite(T.sub, x, y)
 
-def power(x, y):
+def power(x, y) -> 'Box | np.ndarray | Tensor':
     "x ** y, elementwise; the derivative with respect to y uses log(x) and is taken as 0 where x <= 0."
     return _call2('pow', x, y)
 
-def square(x):
+def square(x) -> 'Box | np.ndarray | Tensor':
     "x * x (numpy's `square`)."
     return multiply(x, x)
 
+class _BoxFunctions:
+    "The functions behind Box's operators (see `Operators`); matmul is defined below."
+    add, sub, mul, div, power, neg = map(staticmethod, (add, subtract, multiply, divide, power, negative))
+    matmul = staticmethod(lambda x, y: _call2('matmul', x, y))
+
+Box._fns = _BoxFunctions
+
 # %% ../nbs/06a_numpy.ipynb #040efa76
-def exp(x):
+def exp(x) -> 'Box | np.ndarray | Tensor':
     "e ** x."
     return _call1('exp', x)
 
-def log(x):
+def log(x) -> 'Box | np.ndarray | Tensor':
     "Natural logarithm."
     return _call1('log', x)
 
-def sqrt(x):
+def sqrt(x) -> 'Box | np.ndarray | Tensor':
     "Square root, as x ** 0.5."
-    return power(x, 0.5)
+    return _composite(T.sqrt, x)
 
-def tanh(x):
+def tanh(x) -> 'Box | np.ndarray | Tensor':
     "Hyperbolic tangent."
     return _call1('tanh', x)
 
-def sigmoid(x):
+def sigmoid(x) -> 'Box | np.ndarray | Tensor':
     "The logistic function 1 / (1 + exp(-x)), computed without overflow."
     return _call1('sigmoid', x)
 
-def sin(x):
+def sin(x) -> 'Box | np.ndarray | Tensor':
     "Sine."
     return _call1('sin', x)
 
-def cos(x):
+def cos(x) -> 'Box | np.ndarray | Tensor':
     "Cosine."
     return _call1('cos', x)
 
-def abs(x):
+def abs(x) -> 'Box | np.ndarray | Tensor':
     "|x|, as x * sign(x) with the sign held constant: the derivative at exactly 0 is 0."
-    return multiply(x, np.sign(_value_of(x)))
+    return _composite(T.absolute, x)
 
-def maximum(x, y):
+def maximum(x, y) -> 'Box | np.ndarray | Tensor':
     "Elementwise larger of x and y; at a tie each side gets half of the gradient."
     return _call2('maximum', x, y)
 
-def minimum(x, y):
+def minimum(x, y) -> 'Box | np.ndarray | Tensor':
     "Elementwise smaller of x and y, as -maximum(-x, -y)."
-    return negative(maximum(negative(x), negative(y)))
+    return _composite(T.minimum, x, y)
 
-def clip(x, low, high):
+def clip(x, low, high) -> 'Box | np.ndarray | Tensor':
     "x limited to [low, high], as minimum(maximum(x, low), high)."
-    return minimum(maximum(x, low), high)
+    return _composite(T.clip, x, low, high)
 
-def where(condition, x, y):
+def where(condition, x, y) -> 'Box | np.ndarray | Tensor':
     "x where `condition` holds, else y (broadcast together); the condition is not differentiated."
     return _call('where', np.asarray(_value_of(condition), dtype=bool), x, y)
 
@@ -226,66 +239,64 @@ def _axes(x, axis):
     "`axis` in the form the table's VJPs expect: None, or a sorted tuple of non-negative axes."
     return None if axis is None else _norm_axis(axis, _ndim(x))
 
-def sum(x, axis=None, keepdims=False):
+def sum(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
     "Sum over `axis` (an int, a tuple, or None for every axis)."
     return _call1('sum', x, axis=_axes(x, axis), keepdims=keepdims)
 
-def mean(x, axis=None, keepdims=False):
-    "Mean over `axis`, as a sum times 1/count."
-    axes, shape = _axes(x, axis), (x.shape if type(x) is Box else np.shape(_value_of(x)))
-    count = math.prod(shape if axes is None else [shape[a] for a in axes])
-    return multiply(sum(x, axes, keepdims), 1.0 / count)
+def mean(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
+    "Mean over `axis`: the engine's composite, a sum times 1/count."
+    return _composite(T.mean, x, axis, keepdims)
 
-def max(x, axis=None, keepdims=False):
+def max(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
     "Largest entry over `axis`; tied maxima share the gradient equally."
     return _call1('max', x, axis=_axes(x, axis), keepdims=keepdims)
 
-def min(x, axis=None, keepdims=False):
+def min(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
     "Smallest entry over `axis`, as -max(-x)."
-    return negative(max(negative(x), axis=axis, keepdims=keepdims))
+    return _composite(T.reduce_min, x, axis, keepdims)
 
-def var(x, axis=None, keepdims=False):
-    "Variance over `axis` (the mean squared deviation from the mean)."
+def var(x, axis=None, keepdims=False, ddof=0) -> 'Box | np.ndarray | Tensor':
+    "Variance over `axis`: the summed squared deviation from the mean over (count - ddof), as numpy computes it."
+    axes, shape = _axes(x, axis), np.shape(_value_of(x))
+    count = math.prod(shape if axes is None else [shape[a] for a in axes])
     deviation = subtract(x, mean(x, axis=axis, keepdims=True))
-    return mean(square(deviation), axis=axis, keepdims=keepdims)
+    return multiply(sum(square(deviation), axes, keepdims), 1.0 / (count - ddof) if count > ddof else np.nan)
 
-def std(x, axis=None, keepdims=False):
+def std(x, axis=None, keepdims=False, ddof=0) -> 'Box | np.ndarray | Tensor':
     "Standard deviation over `axis`, the square root of `var` (its derivative is infinite where the variance is 0)."
-    return sqrt(var(x, axis=axis, keepdims=keepdims))
+    return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof))
 
-def logsumexp(x, axis=None, keepdims=False):
+def logsumexp(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
     "log(sum(exp(x))) over `axis`, without overflow; its gradient is the softmax of x."
     return _call1('logsumexp', x, axis=_axes(x, axis), keepdims=keepdims)
 
-def log_softmax(x, axis=-1):
+def log_softmax(x, axis=-1) -> 'Box | np.ndarray | Tensor':
     "x - logsumexp(x) along one axis: stable log-probabilities."
     return _call1('log_softmax', x, axis=_axes(x, axis)[0])
 
-def softmax(x, axis=-1):
+def softmax(x, axis=-1) -> 'Box | np.ndarray | Tensor':
     "exp(x) / sum(exp(x)) along one axis, as exp(log_softmax(x))."
-    return exp(log_softmax(x, axis))
+    return _composite(T.softmax, x, axis)
 
 # %% ../nbs/06a_numpy.ipynb #77f256e9
-def reshape(x, shape):
+def reshape(x, shape) -> 'Box | np.ndarray | Tensor':
     "x with its entries laid out in `shape` (one entry may be -1)."
     return _call1('reshape', x, shape=(shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
 
-def transpose(x, axes=None):
+def transpose(x, axes=None) -> 'Box | np.ndarray | Tensor':
     "Permute the axes of x (reverse them if `axes` is None)."
     if axes is not None: axes = tuple(int(a) % builtins.max(np.ndim(_value_of(x)), 1) for a in axes)
     return _call1('transpose', x, axes=axes)
 
-def broadcast_to(x, shape):
+def broadcast_to(x, shape) -> 'Box | np.ndarray | Tensor':
     "x repeated along new leading axes and stretched size-1 axes until it has `shape`."
     return _call1('broadcast_to', x, shape=tuple(shape))
 
-def expand_dims(x, axis):
+def expand_dims(x, axis) -> 'Box | np.ndarray | Tensor':
     "x with a new axis of length 1 at position `axis`."
-    shape = list(np.shape(_value_of(x)))
-    shape.insert(axis if axis >= 0 else len(shape) + 1 + axis, 1)
-    return reshape(x, shape)
+    return _composite(T.expand_dims, x, axis)
 
-def getitem(x, index):
+def getitem(x, index) -> 'Box | np.ndarray | Tensor':
     "x[index] for ints, slices, None, ..., integer arrays and boolean masks."
     return _call1('getitem', x, index=_plain_index(index))
 
@@ -295,27 +306,26 @@ def _plain_index(index):
     if isinstance(index, list): return np.asarray(index)
     return _value_of(index)
 
-def concatenate(xs, axis=0):
+def concatenate(xs, axis=0) -> 'Box | np.ndarray | Tensor':
     "Join a sequence of arrays along an existing axis."
     xs = tuple(xs)
     if not xs: raise ValueError('snp.concatenate: need at least one array to concatenate')
     return _call('concatenate', *xs, axis=_axes(xs[0], axis)[0])
 
-def stack(xs, axis=0):
+def stack(xs, axis=0) -> 'Box | np.ndarray | Tensor':
     "Join arrays of the same shape along a new axis, as a concatenation of expanded copies."
     xs = tuple(xs)
     if not xs: raise ValueError('snp.stack: need at least one array to stack')
     shapes = {np.shape(_value_of(x)) for x in xs}
     if len(shapes) > 1: raise ValueError(f'snp.stack: all arrays must have the same shape, got {sorted(shapes)}')
-    ndim = len(shapes.pop()) + 1
-    return concatenate([expand_dims(x, axis % ndim) for x in xs], axis=axis % ndim)
+    return _composite(lambda *ts: T.stack(ts, axis), *xs)
 
 # %% ../nbs/06a_numpy.ipynb #bc8bbfc1
-def matmul(x, y):
+def matmul(x, y) -> 'Box | np.ndarray | Tensor':
     "Matrix product with numpy's rules for vectors and stacks of matrices."
     return _call2('matmul', x, y)
 
-def dot(x, y):
+def dot(x, y) -> 'Box | np.ndarray | Tensor':
     "numpy's dot for operands with at most two axes in the second one (matmul), or a scalar (multiply)."
     nx, ny = np.ndim(_value_of(x)), np.ndim(_value_of(y))
     if nx == 0 or ny == 0: return multiply(x, y)
@@ -324,6 +334,14 @@ def dot(x, y):
                         'sums over its second-to-last axis, which snp does not provide. Use snp.matmul (stacks of '
                         'matrices) or rearrange with snp.transpose/snp.reshape first.')
     return matmul(x, y)
+
+# %% ../nbs/06a_numpy.ipynb #a7c1e2f1
+def primitive(name: str) -> 'Callable':
+    "A numpy-like function for the primitive `name` of the table (plain values, Tensors or traced values)."
+    if name not in PRIMITIVES: raise KeyError(f'snp.primitive: no primitive named {name!r}; register it with defprim first')
+    def fn(*args, **params): return _call(name, *args, **params)
+    fn.__name__ = fn.__qualname__ = name
+    return fn
 
 # %% ../nbs/06a_numpy.ipynb #a5a899a9
 def _on_value(f):
@@ -362,7 +380,19 @@ def _numpy_ufunc_on_boxes(ufunc, method, inputs, kwargs):
     return fn(*inputs)
 
 def _numpy_function_on_boxes(func, args, kwargs):
-    "Route numpy function `func` called on a box to its `snp` twin."
+    "Route numpy function `func` called on a box to its `snp` twin; a keyword the twin lacks gets a TypeError naming it."
     fn = _FUNCTIONS.get(func)
     if fn is None: raise _no_primitive('function', func.__name__)
+    bad = sorted(k for k in kwargs if k not in _keywords(fn))
+    if bad:
+        raise TypeError(f'numpy.{func.__name__} on a traced value: keyword argument(s) {bad} are not supported by '
+                        f'scratchgrad (its twin takes {sorted(_keywords(fn))}); out= cannot hold a traced value, and '
+                        'dtype= would leave the graph: drop it, or convert with snp functions')
     return fn(*args, **kwargs)
+
+@functools.lru_cache(maxsize=None)
+def _keywords(fn) -> frozenset:
+    "The parameter names of the snp function `fn` (on_value wrappers accept any)."
+    params = inspect.signature(fn).parameters
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()): return frozenset(k for k in ('axis', 'keepdims', 'dtype', 'out', 'ddof', 'where'))
+    return frozenset(params)

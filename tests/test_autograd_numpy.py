@@ -185,3 +185,27 @@ def test_kink_conventions():
     assert grad(np.maximum, (0, 1))(2.0, 2.0) == (0.5, 0.5)
     np.testing.assert_array_equal(grad(np.max)(np.array([1.0, 4.0, 4.0, 4.0])), [0, 1 / 3, 1 / 3, 1 / 3])
     assert hessian(np.abs)(1.5) == 0.0
+
+
+# --- numpy keywords and Python numbers on traced values (issue 12)
+def test_numpy_keywords_on_traced_values():
+    import math
+    from scratchgrad.autograd import grad
+    x = np.array([1.0, 2.0, 4.0])
+    with pytest.raises(TypeError, match=r"\['out'\]"):
+        grad(lambda v: np.sum(v, out=np.zeros(())))(x)
+    with pytest.raises(TypeError, match=r"\['dtype'\]"):
+        grad(lambda v: np.sum(v, dtype=np.float32))(x)
+    with pytest.raises(TypeError, match=r"\['dtype'\]"):
+        grad(lambda v: np.exp(v, dtype=np.float32).sum())(x)
+    for ddof in (0, 1):                                          # ddof is supported, as numpy computes it
+        f = lambda v: np.var(v, ddof=ddof) + np.std(v, ddof=ddof)
+        np.testing.assert_allclose(f(x), np.var(x, ddof=ddof) + np.std(x, ddof=ddof))
+        g = grad(f)(x)
+        n, d = len(x), x - x.mean()
+        want = 2 * d / (n - ddof) + d / ((n - ddof) * np.std(x, ddof=ddof))
+        np.testing.assert_allclose(g, want, rtol=1e-10)
+    with pytest.raises(TypeError, match=r'np\.sin\(x\) or snp\.sin\(x\)'):
+        grad(lambda v: math.sin(v))(0.5)
+    with pytest.raises(TypeError, match='Python float'):
+        grad(lambda v: float(v))(0.5)

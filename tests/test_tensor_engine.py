@@ -68,7 +68,6 @@ def test_reverse_pass_order_is_creation_order_not_walk_order():
     c = a * 2                       # created first, consumed twice, last
     b = a * 3
     e = c * b + c
-    assert b._seq > c._seq
     e.backward()
     assert a.grad.item() == 12 * 2.0 + 2
     assert all(n.parents == () for n in (b, c, e))                     # each node released after its VJP
@@ -88,42 +87,35 @@ def test_several_roots_one_feeding_another_duplicates_and_leaves():
     assert grad([z, y], x).item() == 16.0                              # the pruned path, roots in either order
 
 
-def test_saved_values_for_the_vjp():
-    # a primitive that saves an intermediate: forward returns (out, saved), the VJP reads out._saved
+def test_custom_primitive_through_apply_is_released_with_the_graph():
     calls = []
-    def fwd(x):
-        e = np.exp(x)
-        return e / (1 + e), e                                          # sigmoid, and exp(x) saved
     def vjp(g, out, x):
-        calls.append(out._saved)
-        e = out._saved
-        return (g * (e / (1 + e) ** 2),)
-    prim = T.Primitive('sigmoid_saving', fwd, vjp, saves=True)
+        calls.append(out)
+        return (g * (out * (1 - out)),)
+    prim = T.Primitive('sigmoid_custom', lambda x: 1 / (1 + np.exp(-x)), vjp)
     x = Tensor(np.array([-1.0, 0.5, 2.0]))
     y = T.apply(prim, x)
-    np.testing.assert_array_equal(y._saved, np.exp(x.array))
+    assert y.parents == (x,) and y._prim is prim
     y.sum().backward()
     s = 1 / (1 + np.exp(-x.array))
     np.testing.assert_allclose(x.grad.array, s * (1 - s), rtol=1e-12)
-    assert y._saved is None and len(calls) == 1                        # released with the graph
+    assert y.parents == () and y._prim is None and len(calls) == 1   # released with the graph
     with no_grad(): z = T.apply(prim, x)
-    assert z._saved is None                                            # nothing kept when nothing is recorded
+    assert z.parents == () and not z.requires_grad
 
 
-def test_cross_entropy_saves_softmax_and_reuses_it_intact():
+def test_cross_entropy_gradient_retained_graph_and_second_order():
     rng = np.random.default_rng(0)
     z = Tensor(rng.standard_normal((6, 4)))
     y = np.array([0, 3, 1, 2, 2, 0])
     loss = cross_entropy(z, y)
     p = np.exp(z.array - z.array.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)
-    np.testing.assert_allclose(loss._saved, p, rtol=1e-12)
     g1 = grad(loss, z, retain_graph=True)
     g2 = grad(loss, z)
     onehot = np.eye(4)[y]
     np.testing.assert_allclose(g1.array, (p - onehot) / 6, rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(g1.array, g2.array)
-    assert loss._saved is None
-    (gz,) = [grad(cross_entropy(z, y), z, create_graph=True)]          # second order still flows through z, not p
+    (gz,) = [grad(cross_entropy(z, y), z, create_graph=True)]          # second order flows through z
     (hz,) = [grad((gz * gz).sum(), z)]
     assert np.abs(hz.array).sum() > 0
 

@@ -20,6 +20,7 @@ LABELS = np.array([0, 2, 1, 2])
 CASES = {
     'add': [(lambda a, b: a + b, r(3, 1), r(3, 4)), (lambda a, b: a + b, r(), r(2, 3)), (lambda a, b: 2.0 + a + b * a, r(4), r(2, 1, 4))],
     'neg': [(lambda a: -a * a, r(3)), (lambda a, b: a - b, r(2, 1), r(3))],
+    'sub': [(lambda a, b: a - b, r(2, 1), r(3)), (lambda a: 1.0 - a * a, r(3)), (lambda a, b: b - a * b, r(3), r(2, 3))],
     'mul': [(lambda a, b: a * b, r(3, 1), r(1, 4)), (lambda a, b: a * b * a, r(2, 1, 3), r(3))],
     'div': [(lambda a, b: a / b, r(2, 3), pos(3)), (lambda a: 1.0 / (1.0 + a * a), r(2, 2))],
     'pow': [(lambda a, b: a ** b, pos(2, 3), r(3)), (lambda a: a ** 3, r(4)), (lambda a: 2.0 ** a, r(3)), (lambda a: a.sqrt(), pos(3))],
@@ -45,19 +46,25 @@ CASES = {
     'concatenate': [(lambda a, b: concatenate([a, b * b], axis=1), r(2, 3), r(2, 2)), (lambda a, b: stack([a, a * b], axis=-1), r(2, 3), r(2, 3))],
     'logsumexp': [(lambda a: logsumexp(a, axis=1) * logsumexp(a), r(3, 4)), (lambda a: logsumexp(a, axis=(0, 1), keepdims=True) * a, r(2, 2, 2))],
     'log_softmax': [(lambda a: log_softmax(a) * a, r(3, 4)), (lambda a: softmax(a, axis=0), r(3, 4))],
-    'cross_entropy': [(lambda z: cross_entropy(z, LABELS), r(4, 3)), (lambda z: cross_entropy(z * z, LABELS) * cross_entropy(z, LABELS), r(4, 3))],
-    'cross_entropy_vjp': [(lambda z: cross_entropy(z, LABELS), r(4, 3))],   # its VJP runs in the order-2 check
+    'cross_entropy': [(lambda z: cross_entropy(z, LABELS), r(4, 3)), (lambda z: cross_entropy(z * z, LABELS, reduction='none') * cross_entropy(z, LABELS), r(4, 3))],
+    'softplus': [(lambda a: T.softplus(a) * T.log_sigmoid(a), r(5) * 3), (lambda z: T.binary_cross_entropy_with_logits(z, np.array([[0.0], [1.0], [0.3]])), r(3, 1))],
+    'astype': [(lambda a: T.astype(a * a, np.float32).sum() * a, r(3))],
 }
 
+for _f, *_ in CASES['astype']: _f.loose = True
 RAN = set()      # primitives whose VJP ran inside a gradcheck that passed, during this test session
+
+
+LOOSE = {'astype'}   # a float32 round trip inside: finite differences need a larger step and tolerance
 
 
 def check_case(f, *xs, order=2):
     "gradcheck `f` and add the names of the VJPs that ran in it to RAN."
     saved = set(T.GRADCHECKED)
     T.GRADCHECKED.clear()
+    loose = dict(eps=1e-3, rtol=1e-3, atol=1e-3) if getattr(f, 'loose', False) else {}
     try:
-        assert gradcheck(f, *xs, order=order)
+        assert gradcheck(f, *xs, order=order, **loose)
         RAN.update(T.GRADCHECKED)
     finally:
         T.GRADCHECKED.update(saved)
@@ -95,7 +102,7 @@ def test_kink_conventions():
     np.testing.assert_allclose(grad(m.max(axis=1).sum(), m).array, [[1/3, 0, 1/3, 1/3], [0, .5, .5, 0]])
     np.testing.assert_allclose(grad(m.max(), m).array, [[1/3, 0, 1/3, 1/3], [0, 0, 0, 0]])
     base, e = Tensor([-2.0, 0.0, 3.0]), Tensor([2.0, 2.0, 2.0])
-    np.testing.assert_allclose(grad((base ** e).sum(), e).array, [0, 0, 9 * np.log(3)])   # d/de = 0 where base <= 0
+    np.testing.assert_allclose(grad((base ** e).sum(), e).array, [np.nan, 0, 9 * np.log(3)])   # nan where base < 0, as PyTorch/JAX
 
 
 def test_unbroadcast_rule():
@@ -135,11 +142,11 @@ def test_bad_input_messages():
     expect_fail(lambda: Tensor(1.0) + [Tensor(1.0), 2.0], contains='use stack(...)')
     expect_fail(lambda: apply('cosh', Tensor(1.0)), contains="no primitive named 'cosh'")
     expect_fail(lambda: Tensor(np.ones(6)).reshape(4, 2), contains='cannot reshape (6,)')
-    expect_fail(lambda: Tensor(np.ones((2, 3))).transpose(0, 0), contains='not a permutation')
+    expect_fail(lambda: Tensor(np.ones((2, 3))).transpose(0, 0), contains='repeated axis')
     expect_fail(lambda: Tensor(np.ones(3)).sum(axis=2), contains='axis 2 is out of bounds')
-    expect_fail(lambda: cross_entropy(Tensor(np.ones((2, 3))), [0, 3]), contains='labels must lie in [0, 2]')
-    expect_fail(lambda: cross_entropy(Tensor(np.ones((2, 3))), [0.0, 1.0]), contains='integer class indices')
-    expect_fail(lambda: cross_entropy(Tensor(np.ones(3)), [0]), contains='expected logits of shape (N, C)')
+    expect_fail(lambda: cross_entropy(Tensor(np.ones((2, 3))), [0, 3]), contains='labels must be class indices 0..2')
+    expect_fail(lambda: cross_entropy(Tensor(np.ones((2, 3))), [0.0, 1.0]), contains='integer class labels')
+    expect_fail(lambda: cross_entropy(Tensor(np.ones(3)), [0]), contains='logits must have shape (batch, classes)')
     expect_fail(lambda: grad(Tensor(1.0) * 2, Tensor(1.0, requires_grad=False)), contains='does not require a gradient')
     expect_fail(lambda: (Tensor(1.0, requires_grad=False) * 2).backward(), contains='does not require a gradient')
 
@@ -157,7 +164,7 @@ def test_detect_anomaly_names_the_op():
 def test_anomaly_flag_restored_after_error():
     with pytest.raises(FloatingPointError), detect_anomaly(), np.errstate(all='ignore'):
         Tensor([0.0]).log()
-    assert T._ANOMALY is False
+    assert T._state.anomaly is False
 
 
 def test_every_primitive_has_a_gradient_test_that_ran():
