@@ -5,70 +5,12 @@
 # %% ../nbs/05c_losses.ipynb #7c015cce
 from __future__ import annotations
 import numpy as np
-from .tensor import Tensor, logsumexp, stack, concatenate
-from .nn import _as_tensor
+from .tensor import Tensor, cross_entropy, binary_cross_entropy_with_logits, softplus
+from .tensor import _as_tensor, _labels, _reduce, _match_target
+_all_ = ['cross_entropy', 'binary_cross_entropy_with_logits', 'softplus']
 
 # %% auto #0
-__all__ = ['cross_entropy', 'softplus', 'binary_cross_entropy_with_logits', 'mse']
-
-# %% ../nbs/05c_losses.ipynb #14380d65
-def _labels(target) -> np.ndarray:
-    "`target` as a numpy array (unwrapping a Tensor)."
-    return np.asarray(target.array if isinstance(target, Tensor) else target)
-
-def _reduce(op: str, losses: Tensor, reduction: str) -> Tensor:
-    if reduction == 'mean': return losses.mean()
-    if reduction == 'sum': return losses.sum()
-    if reduction == 'none': return losses
-    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-# %% ../nbs/05c_losses.ipynb #95b02c01
-def cross_entropy(logits, target, reduction: str = 'mean') -> Tensor:
-    "Softmax cross-entropy of `logits` (batch, classes) against integer class labels `target` (batch,)."
-    z, y = _as_tensor(logits), _labels(target)
-    if z.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must have shape (batch, classes), got {tuple(z.shape)}; "
-                         "for one example use logits.reshape(1, -1)")
-    if y.ndim != 1 or y.dtype.kind not in 'iu':
-        raise ValueError(f"cross_entropy: target must be a 1-d array of integer class labels, got dtype {y.dtype} "
-                         f"and shape {y.shape}; for 0/1 targets of a single logit use binary_cross_entropy_with_logits")
-    if len(y) != z.shape[0]:
-        raise ValueError(f"cross_entropy: logits have {z.shape[0]} rows (examples) but target has {len(y)} labels; "
-                         "they must describe the same batch")
-    n_classes = z.shape[1]
-    bad = np.flatnonzero((y < 0) | (y >= n_classes))
-    if bad.size:
-        raise ValueError(f"cross_entropy: labels must be class indices 0..{n_classes - 1} for logits with {n_classes} "
-                         f"classes, found {y[bad[0]]} at position {bad[0]} ({bad.size} label(s) out of range)")
-    losses = logsumexp(z, axis=1) - z[np.arange(len(y)), y]
-    return _reduce('cross_entropy', losses, reduction)
-
-# %% ../nbs/05c_losses.ipynb #14dbbf28
-def softplus(x) -> Tensor:
-    "log(1 + exp(x)), computed as logsumexp over the pair (0, x): stable, and smooth at 0."
-    x = _as_tensor(x)
-    if x.ndim and x.shape[-1] == 1:      # (..., 1): put the zeros beside x along that axis
-        return logsumexp(concatenate([np.zeros(x.shape, x.dtype), x], axis=-1), axis=-1, keepdims=True)
-    return logsumexp(stack([np.zeros(x.shape, x.dtype), x], axis=-1), axis=-1)
-
-# %% ../nbs/05c_losses.ipynb #d7ac3921
-def _match_target(op: str, z: Tensor, t: np.ndarray) -> np.ndarray:
-    "`t` shaped like `z` (accepting (batch,) targets for (batch, 1) outputs), or a clear error."
-    if t.shape == z.shape: return t
-    if z.ndim == 2 and z.shape[1] == 1 and t.shape == (z.shape[0],): return t.reshape(z.shape)
-    raise ValueError(f"{op}: predictions of shape {tuple(z.shape)} and targets of shape {t.shape} do not match; "
-                     "they must have the same shape (broadcasting them is almost always a bug)")
-
-# %% ../nbs/05c_losses.ipynb #b896237e
-def binary_cross_entropy_with_logits(logits, target, reduction: str = 'mean') -> Tensor:
-    "Binary cross-entropy of probabilities sigmoid(`logits`) against targets in [0, 1], stable for any logit."
-    op = 'binary_cross_entropy_with_logits'
-    z = _as_tensor(logits)
-    t = _match_target(op, z, _labels(target))
-    if t.dtype.kind not in 'biuf' or t.size and (t.min() < 0 or t.max() > 1):
-        raise ValueError(f"{op}: targets must be numbers in [0, 1] (labels 0/1 or probabilities), "
-                         f"found values in [{t.min()}, {t.max()}]; for integer classes 0..C-1 use cross_entropy")
-    return _reduce(op, softplus(z) - z * t.astype(z.dtype), reduction)
+__all__ = ['mse', 'cross_entropy', 'binary_cross_entropy_with_logits', 'softplus']
 
 # %% ../nbs/05c_losses.ipynb #826175ce
 def mse(pred, target, reduction: str = 'mean') -> Tensor:

@@ -53,10 +53,19 @@ class Optimizer:
         for p in self.params: p.grad = None
 
     def step(self):
-        "Update every parameter that has a gradient."
+        "Update every parameter that has a gradient (all of them, or none if one cannot be written)."
+        for i, p in enumerate(self.params):
+            if p.grad is not None and not p.array.flags.writeable: self._refuse(i, p)
         self.step_count += 1
         for i, p in enumerate(self.params):
             if p.grad is not None: self._update(i, p, p.grad.array)
+
+    def _refuse(self, i, p):
+        raise RuntimeError(f"{type(self).__name__}.step: parameter {i} (shape {p.shape}) is read-only, because a recorded "
+                           "graph that was not released still needs its current value (a graph kept with "
+                           "retain_graph=True, or a loss computed but not backpropagated); stepping now would make "
+                           "its next backward() silently wrong. Run backward() without retain_graph, or drop the graph "
+                           "(del loss) before step(); compute evaluation losses under no_grad()")
 
     def _update(self, i, p, g): raise NotImplementedError
 

@@ -86,8 +86,7 @@ def test_rebuild_leaves_docs_unchanged(rebuilt):
 # Notebooks whose committed outputs were stored before run_nbs.py kept its fingerprint in the notebook (and whose owners
 # are changing them on other branches right now). The integrator's `make docs` at merge time fingerprints them:
 # then empty this list.
-FINGERPRINT_PENDING_UNTIL_MERGE = {'00_variable', '01_graph', '02_backprop', '03_mlp', '04_tensor', '05a_data', '05b_nn',
-                                   '06a_numpy', '06b_autograd'}
+FINGERPRINT_PENDING_UNTIL_MERGE = set()
 
 
 def stale_notebooks():

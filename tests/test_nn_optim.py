@@ -134,3 +134,22 @@ def test_optimizers_refuse_non_leaf_tensors(make):
     for opt in (SGD, Adam):
         with pytest.raises(ValueError, match='is the result of an operation .* not a leaf Tensor'):
             opt([w, make(w)], lr=0.1)
+
+
+@pytest.mark.parametrize('make', [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps, lr=0.1)])
+def test_step_over_a_retained_graph_is_refused_before_any_change(make):
+    "An in-place step while a retained graph still needs the parameters would make its next backward() wrong."
+    a = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    b = Tensor(np.array([[0.5, -1.0]]), requires_grad=True)
+    opt = make([b, a])
+    loss = (a * a).sum() + (b * b).sum()
+    loss.backward(retain_graph=True)
+    before = (a.array.copy(), b.array.copy())
+    with pytest.raises(RuntimeError, match=r'parameter \d \(shape \(\d.*\)\) is read-only'):
+        opt.step()
+    np.testing.assert_array_equal(a.array, before[0]); np.testing.assert_array_equal(b.array, before[1])
+    loss.backward()                                   # the retained graph still gives the right gradient: 2a + 2a
+    np.testing.assert_allclose(a.grad.array, 4 * before[0])
+    del loss
+    opt.step()                                        # released: the normal loop goes on
+    assert not np.array_equal(a.array, before[0])
