@@ -4,7 +4,7 @@
 
 # %% ../nbs/04a_engine.ipynb #56283e8c
 from __future__ import annotations
-import threading, functools, warnings
+import threading, functools, math, warnings
 from types import MappingProxyType
 import numpy as np
 
@@ -466,7 +466,7 @@ def astype(x, dtype) -> Tensor:
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     "Mean over `axis`, as a sum times 1/count (NaN and a warning when empty; float16 accumulates in float32)."
     shape, axes = _shape(x), _norm_axis(axis, _ndim(x))
-    count = int(np.prod(shape if axes is None else [shape[a] for a in axes]))
+    count = math.prod(shape if axes is None else [shape[a] for a in axes])   # math.prod: no array built
     if count == 0: warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)
     dtype = _data(x).dtype
     wide = astype(x, np.float32) if dtype == np.float16 else x

@@ -41,6 +41,8 @@ CASES = {
     'identity': [(lambda a: identity(a) * a, r(3))],
     'matmul': [(lambda a, b: a @ b, r(3, 4), r(4, 2)), (lambda a, b: a @ b, r(4), r(4, 2)), (lambda a, b: a @ b, r(2, 3, 4), r(4)),
                (lambda a, b: a @ b, r(4), r(4)), (lambda a, b: a @ b, r(2, 1, 3, 4), r(5, 4, 2)), (lambda a: a @ a @ a, r(3, 3))],
+    'matmul_nt': [(lambda a, b: T.apply('matmul_nt', a, b), r(3, 4), r(2, 4)), (lambda a: T.apply('matmul_nt', a, a * a), r(2, 3))],
+    'matmul_tn': [(lambda a, b: T.apply('matmul_tn', a, b), r(4, 3), r(4, 2)), (lambda a: T.apply('matmul_tn', a * a, a), r(3, 2))],
     'getitem': [(lambda a: a[1:, ::2] * a[:2, 1:3], r(3, 4)), (lambda a: a[a.array > 0] ** 2, r(3, 4)), (lambda a: a[..., None, 1] * a[0], r(3, 4))],
     'scatter_add': [(lambda a: a[np.array([0, 2, 0])] ** 2, r(3, 4)), (lambda a: a[np.array([1, 1]), np.array([0, 0])] ** 3, r(2, 2))],
     'concatenate': [(lambda a, b: concatenate([a, b * b], axis=1), r(2, 3), r(2, 2)), (lambda a, b: stack([a, a * b], axis=-1), r(2, 3), r(2, 3))],
