@@ -126,6 +126,24 @@ def binary_crossentropy(y_true, y_pred, eps=1e-12):
     return Variable(loss, [(y_pred, (p - y) / (p * (1.0 - p)))], op="bce")
 
 # %% ../nbs/03_mlp.ipynb #df948554
+def _batch_loss(model, loss_fn, X, y, batch):
+    "The mean loss over the examples whose indices are in `batch`."
+    return var_sum(*[loss_fn(y[i], model(X[i])[0]) for i in batch]) * (1.0 / len(batch))
+
+def _sgd_step(loss, params, velocity, lr, momentum):
+    "One heavy-ball SGD step on `params` from the gradients of `loss` (`velocity` is updated in place)."
+    grads = get_gradient(loss)
+    for i, p in enumerate(params):
+        velocity[i] = momentum * velocity[i] + grads.get(p, 0.0)   # 0 for a parameter the loss does not use
+        p.value -= lr * velocity[i]
+
+def _report_epoch(bar, progress, epoch, epochs, history):
+    "The recent mean loss: on the bar if there is one, else printed after each fifth of the epochs."
+    recent = sum(history[-5:]) / len(history[-5:])
+    if bar is not None: bar.set_postfix_str(f"loss {recent:.3f}")
+    elif progress and ((epoch + 1) % max(1, epochs // 5) == 0 or epoch + 1 == epochs):
+        print(f"epoch {epoch + 1:>3}/{epochs}  step {len(history):>5}  loss {recent:.4f}")
+
 def fit(model,               # an MLP (anything callable on one example with a `.parameters()` list)
         X, y,                # examples (sequences of numbers) and their labels
         epochs=20,
@@ -142,26 +160,17 @@ def fit(model,               # an MLP (anything callable on one example with a `
     params, rng, order = model.parameters(), random.Random(seed), list(range(len(X)))
     n_steps = epochs * math.ceil(len(X) / batch_size)
     lr_end = lr if lr_end is None else lr_end
-    velocity = [0.0] * len(params)
-    history = []
+    velocity, history = [0.0] * len(params), []
     live = progress and (sys.stdout.isatty() or type(sys.stdout).__module__.startswith('ipykernel'))
     epoch_iter = tqdm(range(epochs), file=sys.stdout) if live else range(epochs)
     for epoch in epoch_iter:
         rng.shuffle(order)
         for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            losses = [loss_fn(y[i], model(X[i])[0]) for i in batch]
-            loss = var_sum(*losses) * (1.0 / len(batch))          # the mean loss of the batch
-            grads = get_gradient(loss)
-            step_lr = lr + (lr_end - lr) * len(history) / max(1, n_steps - 1)
-            for i, p in enumerate(params):
-                velocity[i] = momentum * velocity[i] + grads.get(p, 0.0)   # 0 for a parameter the loss does not use
-                p.value -= step_lr * velocity[i]
+            loss = _batch_loss(model, loss_fn, X, y, order[start:start + batch_size])
+            step_lr = lr + (lr_end - lr) * len(history) / max(1, n_steps - 1)   # linear decay from lr to lr_end
+            _sgd_step(loss, params, velocity, step_lr, momentum)
             history.append(loss.value)
-        recent = sum(history[-5:]) / len(history[-5:])
-        if live: epoch_iter.set_postfix_str(f"loss {recent:.3f}")
-        elif progress and ((epoch + 1) % max(1, epochs // 5) == 0 or epoch + 1 == epochs):
-            print(f"epoch {epoch + 1:>3}/{epochs}  step {len(history):>5}  loss {recent:.4f}")
+        _report_epoch(epoch_iter if live else None, progress, epoch, epochs, history)
     return history
 
 def _check_rate(name, rate, allow_zero):
