@@ -6,7 +6,7 @@
 from __future__ import annotations
 import math, threading
 import numpy as np
-from .tensor import Tensor
+from .tensor import Tensor, _as_tensor
 
 # %% auto #0
 __all__ = ['Module', 'manual_seed', 'Linear', 'ReLU', 'Sigmoid', 'Tanh', 'Dropout', 'Sequential', 'MLP']
@@ -107,10 +107,6 @@ def _rng(generator=None) -> np.random.Generator:
 def _check_size(op: str, name: str, n):
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"{op}: {name} must be a positive integer, got {n!r}")
-
-def _as_tensor(x) -> Tensor:
-    "`x` itself if it is a Tensor, else a constant Tensor (inputs never need gradients)."
-    return x if isinstance(x, Tensor) else Tensor(x, requires_grad=False)
 
 class Linear(Module):
     "Affine layer y = x @ W.T + b, with W of shape (out, in) initialised from U(-1/sqrt(in), 1/sqrt(in))."
