@@ -252,11 +252,15 @@ def _labels(target) -> np.ndarray:
     "`target` as a numpy array (unwrapping a Tensor)."
     return np.asarray(target.array if isinstance(target, Tensor) else target)
 
+def _check_reduction(op: str, reduction: str):
+    if reduction not in ('mean', 'sum', 'none'):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
 def _reduce(op: str, losses: Tensor, reduction: str) -> Tensor:
+    "The mean or sum of `losses`, or `losses` themselves ('none')."
+    _check_reduction(op, reduction)
     if reduction == 'mean': return losses.mean()
-    if reduction == 'sum': return losses.sum()
-    if reduction == 'none': return losses
-    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return losses.sum() if reduction == 'sum' else losses
 
 # %% ../nbs/04b_tensor.ipynb #31a338b0
 def _check_class_labels(z: Tensor, y: np.ndarray):
@@ -297,8 +301,7 @@ def cross_entropy(logits, target, reduction: str = 'mean') -> Tensor:
     "Softmax cross-entropy of `logits` (batch, classes) against integer class labels `target` (batch,)."
     z, y = _as_tensor(logits), _labels(target)
     _check_class_labels(z, y)
-    if reduction not in ('mean', 'sum', 'none'):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    _check_reduction('cross_entropy', reduction)
     return apply('cross_entropy', z, y, reduction=reduction)
 
 # %% ../nbs/04b_tensor.ipynb #e5364ff9
