@@ -167,7 +167,7 @@ def subtract(x, y) -> 'Box | np.ndarray | Tensor':
     return _composite(T.sub, x, y)
 
 def power(x, y) -> 'Box | np.ndarray | Tensor':
-    "x ** y, elementwise; the derivative with respect to y uses log(x) and is taken as 0 where x <= 0."
+    "x ** y, elementwise; its derivative with respect to y, x**y log(x), is NaN where x < 0 and 0 at x = 0."
     return _call2('pow', x, y)
 
 def square(x) -> 'Box | np.ndarray | Tensor':
@@ -284,9 +284,8 @@ def reshape(x, shape) -> 'Box | np.ndarray | Tensor':
     return _call1('reshape', x, shape=(shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
 
 def transpose(x, axes=None) -> 'Box | np.ndarray | Tensor':
-    "Permute the axes of x (reverse them if `axes` is None)."
-    if axes is not None: axes = tuple(int(a) % builtins.max(np.ndim(_value_of(x)), 1) for a in axes)
-    return _call1('transpose', x, axes=axes)
+    "Permute the axes of x (reverse them if `axes` is None): the engine's `transpose`, which checks axes as numpy does."
+    return _composite(T.transpose, x, axes)
 
 def broadcast_to(x, shape) -> 'Box | np.ndarray | Tensor':
     "x repeated along new leading axes and stretched size-1 axes until it has `shape`."

@@ -209,3 +209,14 @@ def test_numpy_keywords_on_traced_values():
         grad(lambda v: math.sin(v))(0.5)
     with pytest.raises(TypeError, match='Python float'):
         grad(lambda v: float(v))(0.5)
+
+
+def test_transpose_checks_its_axes_as_numpy_does():
+    "An axis out of range, or too few axes, raises (it used to wrap around silently on traced and plain values)."
+    x = np.ones((2, 3))
+    for axes in [(0, 3), (0,), (0, 0)]:
+        with pytest.raises((ValueError, np.exceptions.AxisError)): snp.transpose(x, axes)
+        with pytest.raises((ValueError, np.exceptions.AxisError)): grad(lambda x: np.sum(np.transpose(x, axes)))(x)
+    np.testing.assert_array_equal(snp.transpose(np.arange(6.0).reshape(2, 3), (1, -2)), np.arange(6.0).reshape(2, 3).T)
+    np.testing.assert_array_equal(grad(lambda x: np.sum(np.transpose(x, (-1, 0)) * np.arange(6.0).reshape(3, 2)))(x),
+                                  np.arange(6.0).reshape(3, 2).T)
