@@ -7,6 +7,7 @@ __all__ = ['value_and_grad', 'grad', 'jacobian', 'hessian', 'hvp', 'jvp']
 
 # %% ../nbs/06b_autograd.ipynb #de4dc0bc
 import inspect
+from collections.abc import Callable
 import numpy as np
 from .tensor import Tensor, apply, enable_grad, grad as tensor_grad
 from . import numpy as snp
@@ -133,14 +134,14 @@ def _value_and_grad(f, nums, single, opname, args, kwargs):
     grads = tuple(_leave_grad(g, level, args[k]) for g, k in zip(gs, nums))
     return _leave_value(out, level), (grads[0] if single else grads)
 
-def value_and_grad(f, argnum=0):
+def value_and_grad(f: Callable, argnum: int | tuple = 0) -> Callable:
     "Make a function returning `(f(*args), gradient)`, the gradient with respect to positional argument(s) `argnum`."
     nums = _argnums(argnum, 'value_and_grad')
     def value_and_grad_f(*args, **kwargs):
         return _value_and_grad(f, nums, type(argnum) is not tuple, value_and_grad_f.__name__, args, kwargs)
     return _name(value_and_grad_f, 'value_and_grad', f, nums, 'Value and gradient')
 
-def grad(f, argnum=0):
+def grad(f: Callable, argnum: int | tuple = 0) -> Callable:
     "Make the function computing the gradient of scalar-valued `f` with respect to positional argument(s) `argnum`."
     nums = _argnums(argnum, 'grad')
     def grad_f(*args, **kwargs):
@@ -165,7 +166,7 @@ def _assemble(pieces, axis, shape):
 
 def _is_empty(shape) -> bool: return 0 in shape
 
-def jacobian(f, argnum=0, mode='reverse'):
+def jacobian(f: Callable, argnum: int | tuple = 0, mode: str = 'reverse') -> Callable:
     "Make the function computing the Jacobian of `f` (shape: output shape + argument shape) for argument(s) `argnum`."
     nums = _argnums(argnum, 'jacobian')
     if mode not in ('reverse', 'forward'):
@@ -185,7 +186,7 @@ def jacobian(f, argnum=0, mode='reverse'):
         return jacs[0] if type(argnum) is not tuple else tuple(jacs)
     return _name(jacobian_f, 'jacobian', f, nums, 'Jacobian')
 
-def hessian(f, argnum=0):
+def hessian(f: Callable, argnum: int = 0) -> Callable:
     "Make the function computing the Hessian of scalar-valued `f` for argument `argnum`: jacobian(grad(f))."
     if type(argnum) is tuple: raise TypeError('hessian: argnum must be a single int (a tuple would give a block matrix)')
     nums = _argnums(argnum, 'hessian')
@@ -201,7 +202,7 @@ def _check_vector_given(opname: str, args: tuple, argnum: int, name: str):
                         f'the vector {name}; got {len(args)} positional argument(s), so {name} (or argument {argnum}) is missing')
 
 # %% ../nbs/06b_autograd.ipynb #37a4e577
-def hvp(f, argnum=0):
+def hvp(f: Callable, argnum: int = 0) -> Callable:
     "Make the function `(*args, v) -> H v`, the Hessian of scalar-valued `f` (for argument `argnum`) times `v`."
     if type(argnum) is tuple: raise TypeError('hvp: argnum must be a single int')
     nums = _argnums(argnum, 'hvp')
@@ -239,7 +240,7 @@ def _jacobian_columns(node, boxes, level):
             cols[j].append(_leave(_push_forward(g, u, e.reshape(box.shape), level, retain=not last), level))
     return cols
 
-def jvp(f, argnum=0):
+def jvp(f: Callable, argnum: int = 0) -> Callable:
     "Make the function `(*args, v) -> (f(*args), J v)`: the derivative of `f` along `v` for argument `argnum`."
     if type(argnum) is tuple: raise TypeError('jvp: argnum must be a single int')
     nums = _argnums(argnum, 'jvp')

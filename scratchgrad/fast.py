@@ -4,11 +4,13 @@
 
 # %% ../nbs/04c_fast.ipynb #d0f91dd6
 from __future__ import annotations
-from .engine import PRIMITIVES, apply, defprim, _matmul_vjp
-# (scratchgrad.tensor imports this module at its end, once every primitive of chapters 04a and 04b is in the table)
+import numpy as np
+from .engine import PRIMITIVES, Tensor, apply, defprim, is_grad_enabled, reshape, _leaf, _matmul_vjp
+from .tensor import _cross_entropy_vjp
+# (the package's __init__ imports this module after scratchgrad.tensor: every primitive of 04a and 04b is in the table)
 
 # %% auto #0
-__all__ = ['matmul_vjp']
+__all__ = ['matmul_vjp', 'cross_entropy_vjp']
 
 # %% ../nbs/04c_fast.ipynb #7ed52298
 def _matmul_nt_fwd(a, b): return a @ b.T
@@ -26,10 +28,24 @@ defprim('matmul_nt', _matmul_nt_fwd, _matmul_nt_vjp)
 defprim('matmul_tn', _matmul_tn_fwd, _matmul_tn_vjp)
 
 # %% ../nbs/04c_fast.ipynb #120ebe09
-def matmul_vjp(g, out, a, b):
+def matmul_vjp(g: Tensor, out: Tensor, a: Tensor, b: Tensor) -> tuple:
     "matmul's VJP; for two matrices, Abar = Cbar B^T and Bbar = A^T Cbar as one product each (no transpose node)."
     if a.array.ndim != 2 or b.array.ndim != 2: return _matmul_vjp(g, out, a, b)   # vectors, stacks: chapter 04a's rule
     return (apply('matmul_nt', g, b) if a.requires_grad else None,
             apply('matmul_tn', a, g) if b.requires_grad else None)
 
 PRIMITIVES['matmul'].vjp = matmul_vjp
+
+# %% ../nbs/04c_fast.ipynb #c3e0a1f2
+def cross_entropy_vjp(g: Tensor, out: Tensor, z: Tensor, y: Tensor,
+                      reduction: str, saved: dict) -> tuple:
+    "The VJP from the log-probabilities the forward kept (chapter 04b's when the pass is recorded)."
+    if is_grad_enabled():                               # create_graph=True: stay differentiable in z
+        return _cross_entropy_vjp(g, out, z, y, reduction, saved)
+    d = np.exp(saved['log_softmax'])                    # softmax(z), a constant array
+    d[np.arange(len(d)), y.array] -= 1                  # minus onehot(y)
+    if reduction == 'none': g = reshape(g, (-1, 1))     # one cotangent per row
+    elif reduction == 'mean' and len(d): d *= 1 / len(d)
+    return _leaf(d) * g, None
+
+PRIMITIVES['cross_entropy'].vjp = cross_entropy_vjp
