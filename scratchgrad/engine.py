@@ -226,11 +226,11 @@ def defprim(name: str,   # the key in PRIMITIVES, and the `op` label of the node
             reads_inputs: bool = True  # does the VJP read the inputs' values (not just their shapes, or the output)?
            ) -> None:
     "Register a new primitive in `PRIMITIVES` (refusing to overwrite a different one)."
-    if name in PRIMITIVES and not _same_definition(PRIMITIVES[name], forward, vjp):
+    if name in PRIMITIVES and not _same_definition(PRIMITIVES[name], forward):
         raise ValueError(f"defprim: a different primitive named '{name}' already exists")
     PRIMITIVES[name] = Primitive(name, forward, vjp, reads_inputs)
 
-def _same_definition(prim, forward, vjp) -> bool:
+def _same_definition(prim, forward) -> bool:
     "Is this the same primitive defined again (a cell re-run, a module imported after its notebook)? Its forward says."
     qual = lambda f: getattr(f, '__qualname__', f)
     return qual(prim.forward) == qual(forward)   # (the VJP may differ: fixed, or replaced by a faster one in 04c)

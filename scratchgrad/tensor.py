@@ -250,7 +250,7 @@ def _as_tensor(x) -> Tensor:
 
 def _labels(target) -> np.ndarray:
     "`target` as a numpy array (unwrapping a Tensor)."
-    return np.asarray(target.array if isinstance(target, Tensor) else target)
+    return np.asarray(_data(target))
 
 def _check_reduction(op: str, reduction: str):
     if reduction not in ('mean', 'sum', 'none'):
