@@ -125,7 +125,11 @@ class Tensor(Operators):
         return self.array
     def item(self) -> float:
         "The value of a one-entry Tensor as a Python number."
+        if self.array.size != 1:
+            raise ValueError(f"Tensor.item: only a one-entry Tensor is a number, this one has shape {self.shape}")
         return self.array.item()
+    def __float__(self) -> float: return float(self.item())   # float(loss), as in PyTorch
+    def __int__(self) -> int: return int(self.item())
     def __array__(self, dtype=None, copy=None):
         "numpy's conversion: `np.array(t)` copies, `np.asarray(t)` shares the array (as for an ndarray)."
         if dtype is not None and np.dtype(dtype) != self.array.dtype:
