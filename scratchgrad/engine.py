@@ -21,18 +21,21 @@ class _State(threading.local):
     anomaly = False       # is every new array checked for NaN and inf? (detect_anomaly, chapter 04b)
     backward_op = None    # name of the primitive whose VJP is running (for anomaly messages)
     vjp_trace = None      # a set collecting the names of the VJPs that run (gradcheck)
+    def __init__(self): self.saved = []   # (switch, its field's previous value), restored when its block ends
 
 _state = _State()
 
 class _Switch:
     "Set `_state.<field>` to `mode` inside a `with` block or a decorated function; restore the previous value after."
     field = ''
-    def __init__(self, mode: bool = True): self.mode, self._saved = bool(mode), threading.local()
+    def __init__(self, mode: bool = True): self.mode = bool(mode)
     def __enter__(self):
-        stack = self._saved.__dict__.setdefault('stack', [])   # this switch's own values, in this thread
-        stack.append(getattr(_state, self.field))
+        _state.saved.append((self, getattr(_state, self.field)))
         setattr(_state, self.field, self.mode)
-    def __exit__(self, *exc): setattr(_state, self.field, self._saved.stack.pop())
+    def __exit__(self, *exc):
+        saved, i = _state.saved, len(_state.saved) - 1
+        while saved[i][0] is not self: i -= 1          # this switch's own entry: the last one, unless blocks interleave
+        setattr(_state, self.field, saved.pop(i)[1])
     def __call__(self, f):
         @functools.wraps(f)
         def switched(*args, **kwargs):
@@ -59,7 +62,7 @@ class set_grad_enabled(_GradMode):
     def __enter__(self):
         before, self._before = self._before, None
         super().__enter__()
-        if before is not None: self._saved.stack[-1] = before    # `with` restores the value from before the call
+        if before is not None: _state.saved[-1] = (self, before)   # `with` restores the value from before the call
     def __call__(self, f):
         if self._before is not None: _state.grad_enabled, self._before = self._before, None   # a decorator: undo
         return super().__call__(f)                                # the call's switch; switch while f runs
@@ -169,13 +172,13 @@ class Tensor(Operators):
     def sqrt(self) -> Tensor: return sqrt(self)
     def abs(self) -> Tensor: return absolute(self)
     def sum(self, axis=None, keepdims=False, **np_args) -> Tensor:   # np_args: what np.sum(t) passes (dtype=, out=)
-        return reduce_sum(_np_args(self, 'sum', **np_args), axis, keepdims)
+        return reduce_sum(_np_args(self, 'sum', **np_args) if np_args else self, axis, keepdims)
     def mean(self, axis=None, keepdims=False, **np_args) -> Tensor:
-        return mean(_np_args(self, 'mean', **np_args), axis, keepdims)
+        return mean(_np_args(self, 'mean', **np_args) if np_args else self, axis, keepdims)
     def max(self, axis=None, keepdims=False, **np_args) -> Tensor:
-        return reduce_max(_np_args(self, 'max', **np_args), axis, keepdims)
+        return reduce_max(_np_args(self, 'max', **np_args) if np_args else self, axis, keepdims)
     def min(self, axis=None, keepdims=False, **np_args) -> Tensor:
-        return reduce_min(_np_args(self, 'min', **np_args), axis, keepdims)
+        return reduce_min(_np_args(self, 'min', **np_args) if np_args else self, axis, keepdims)
 
     # shapes
     def reshape(self, *shape) -> Tensor:
