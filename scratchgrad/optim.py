@@ -137,7 +137,7 @@ def _variables() -> list:
 def _live_tensors(others) -> list:
     "(kind, name, Tensor) for the recorded Tensors that may hold a parameter: gradients, module attributes, variables."
     out = [('grad', '', q.grad) for q in others if isinstance(q.grad, Tensor)]
-    for m in [o for o in gc.get_objects() if isinstance(o, Module)]:
+    for m in [o for o in gc.get_objects() if issubclass(type(o), Module)]:   # type(): no attribute lookups
         try: out += [('module', f'{type(m).__name__}.{n}', v) for n, v in m._members() if isinstance(v, Tensor)]
         except Exception: pass                                     # (a module still being built)
     out += [('variable', n, v) for n, v in _variables()]
@@ -172,4 +172,5 @@ def _why_read_only(p: Tensor, others=()) -> str:
         return head + ("Find that Tensor (a loss not yet backpropagated, a graph kept with retain_graph=True, an output "
                        "kept in a list or an attribute) and backpropagate it, del it or keep `out.detach()` instead; "
                        "compute predictions and evaluation losses under no_grad().")
-    return head + ' '.join(_holder_fix(kind, name) for kind, name in found[:3])
+    fixes = [_holder_fix(kind, name) for kind, name in found[:3]]
+    return head + ' '.join([fixes[0]] + [f.replace('It is held', 'It is also held', 1) for f in fixes[1:]])
