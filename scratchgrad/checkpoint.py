@@ -4,7 +4,7 @@
 
 # %% ../nbs/05f_checkpoint.ipynb #1d4016e9
 from __future__ import annotations
-import os, uuid, zipfile, zlib
+import errno, os, uuid, zipfile, zlib
 from collections.abc import Callable
 from pathlib import Path
 import numpy as np
@@ -79,8 +79,11 @@ def load_state_dict(model: Module, state: dict) -> Module:
 def _fsync_dir(folder: Path):
     "Flush a folder's entries (a rename) to disk where the OS allows it (POSIX; a no-op on Windows)."
     if not hasattr(os, 'O_DIRECTORY'): return
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try: fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError: return          # a folder we may not open (permissions): the file itself is on the disk
     try: os.fsync(fd)
+    except OSError as e:
+        if e.errno != errno.EINVAL: raise   # EINVAL: this file system cannot fsync a folder
     finally: os.close(fd)
 
 def _file_path(op: str, path, example: str = 'model.npz') -> Path:
@@ -97,7 +100,10 @@ def _check_folder(op: str, folder: Path):
                                 f"Path({str(folder)!r}).mkdir(parents=True, exist_ok=True), or write somewhere else")
     if not folder.is_dir(): raise NotADirectoryError(f"{op}: {folder} is not a folder (it is a file); choose another path")
 
-def write_atomically(path: str | Path, write: Callable, op: str = 'write_atomically') -> Path:
+def write_atomically(path: str | Path,            # the file to (re)write
+                     write: Callable,             # write(f) writes the content to the open binary file f
+                     op: str = 'write_atomically' # the operation named in errors (save, write_idx, ...)
+                    ) -> Path:
     "Call `write(f)` on a new temporary file beside `path`, fsync it, then rename it over `path` in one step."
     path = _file_path(op, path)
     _check_folder(op, path.parent)

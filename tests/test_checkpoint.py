@@ -262,3 +262,24 @@ def test_write_atomically_fsyncs_the_file_before_the_rename_and_the_folder_after
     monkeypatch.setattr(checkpoint.os, 'replace', replace)
     save(MLP(2, [2]), tmp_path / 'm.npz')
     assert events == ['fsync file', 'replace', 'fsync folder']
+
+
+def test_a_folder_that_cannot_be_opened_or_fsynced_does_not_fail_a_finished_save(tmp_path, monkeypatch):
+    "The file is written and renamed; fsyncing its folder is the OS's best effort (some file systems refuse it)."
+    import os
+    real_open, real_fsync = os.open, os.fsync
+    def no_folder_open(p, flags, *a):
+        if flags & os.O_DIRECTORY: raise PermissionError(13, 'Permission denied')
+        return real_open(p, flags, *a)
+    monkeypatch.setattr(checkpoint.os, 'open', no_folder_open)
+    p = save(MLP(2, [2], generator=1), tmp_path / 'a.npz')
+    monkeypatch.setattr(checkpoint.os, 'open', real_open)
+    def einval_for_folders(fd):
+        import stat
+        if stat.S_ISDIR(os.fstat(fd).st_mode): raise OSError(errno.EINVAL, 'Invalid argument')
+        real_fsync(fd)
+    monkeypatch.setattr(checkpoint.os, 'fsync', einval_for_folders)
+    q = save(MLP(2, [2], generator=2), tmp_path / 'b.npz')
+    for path, seed in [(p, 1), (q, 2)]:
+        np.testing.assert_array_equal(state_dict(load(MLP(2, [2], generator=9), path))['0.weight'],
+                                      state_dict(MLP(2, [2], generator=seed))['0.weight'])

@@ -99,8 +99,11 @@ def test_sequential_subclass_attributes_are_found():
 
 def test_sequential_subclass_round_trips_through_a_checkpoint(tmp_path):
     a, b = Head(), Head()
-    for p in a.parameters(): p.array[...] = np.random.default_rng(0).standard_normal(p.shape)
+    for p in [a[0].weight, a.extra.weight, a.extra.bias, a.scale]:
+        p.array[...] = np.random.default_rng(0).standard_normal(p.shape)
     load(b, save(a, tmp_path / 'head'))
+    np.testing.assert_array_equal(b.extra.weight.array, a.extra.weight.array)    # the subclass's own layer too
+    assert b.scale.item() == a.scale.item()
     for (na, ta), (nb, tb) in zip(a.named_tensors(), b.named_tensors()):
         assert na == nb; np.testing.assert_array_equal(ta.array, tb.array)
 
