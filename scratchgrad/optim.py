@@ -122,13 +122,15 @@ def _holds(t: Tensor, p: Tensor, cleared: set) -> bool:
     cleared.difference_update(id(n) for n in seen)                 # they may lead to p: not cleared after all
     return True
 
+def _is_tensor(v) -> bool: return issubclass(type(v), Tensor)   # type(): no attribute lookup on arbitrary objects
+
 def _variables() -> list:
     "(name, value) for the Tensors among the variables of the calling functions (local, then global)."
     out, seen, frame = [], set(), sys._getframe(1)
     while frame is not None:
         for space in (frame.f_locals, frame.f_globals):
             if id(space) not in seen:
-                seen.add(id(space)); out += [(n, v) for n, v in list(space.items()) if isinstance(v, Tensor)]
+                seen.add(id(space)); out += [(n, v) for n, v in list(space.items()) if _is_tensor(v)]
         if frame.f_code.co_flags & inspect.CO_OPTIMIZED and sys.version_info < (3, 13):
             frame.f_locals.clear()    # before 3.13 a function's f_locals is a copy, which would keep its values alive
         frame = frame.f_back
@@ -137,8 +139,8 @@ def _variables() -> list:
 def _live_tensors(others) -> list:
     "(kind, name, Tensor) for the recorded Tensors that may hold a parameter: gradients, module attributes, variables."
     out = [('grad', '', q.grad) for q in others if isinstance(q.grad, Tensor)]
-    for m in [o for o in gc.get_objects() if issubclass(type(o), Module)]:   # type(): no attribute lookups
-        try: out += [('module', f'{type(m).__name__}.{n}', v) for n, v in m._members() if isinstance(v, Tensor)]
+    for m in [o for o in gc.get_objects() if issubclass(type(o), Module)]:
+        try: out += [('module', f'{type(m).__name__}.{n}', v) for n, v in m._members() if _is_tensor(v)]
         except Exception: pass                                     # (a module still being built)
     out += [('variable', n, v) for n, v in _variables()]
     return [(kind, name, t) for kind, name, t in out if t._prim is not None]
@@ -154,7 +156,7 @@ def _holder_fix(kind: str, name: str) -> str:
                 "its whole graph: store `out.detach()` instead (the values, without the graph), or run the model "
                 "under no_grad() when you only want its output.")
     return (f"It is held by the variable `{name}`: backpropagate it (backward() without retain_graph=True frees the "
-            f"graph) or `del {name}` before step(); compute evaluation losses under no_grad().")
+            f"graph) or `del {name}` first; compute evaluation losses under no_grad().")
 
 def _why_read_only(p: Tensor, others=()) -> str:
     "Why the array of the leaf `p` is read-only, and what to do: the holders are looked for among live Tensors."
