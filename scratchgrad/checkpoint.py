@@ -4,58 +4,119 @@
 
 # %% ../nbs/05f_checkpoint.ipynb #1d4016e9
 from __future__ import annotations
-import os, uuid
+import errno, os, uuid, zipfile, zlib
 from collections.abc import Callable
 from pathlib import Path
 import numpy as np
 from .nn import Module
+from .optim import _why_read_only
 
 # %% auto #0
 __all__ = ['state_dict', 'load_state_dict', 'write_atomically', 'save', 'load']
 
 # %% ../nbs/05f_checkpoint.ipynb #b727cd7d
 def state_dict(model: Module) -> dict:
-    "Copies of the arrays of every Tensor the model holds (frozen parameters too), by PyTorch-style dotted name."
-    return {name: t.array.copy() for name, t in model.named_tensors()}
+    "Copies of the arrays of every Tensor the model holds (frozen parameters too), under every PyTorch-style dotted name."
+    return {name: t.array.copy() for name, t in model.named_tensors(remove_duplicate=False)}
 
-def load_state_dict(model: Module, state: dict) -> Module:
-    "Copy the arrays of `state` into the model's Tensors; check all of them before changing any."
-    params = dict(model.named_tensors())
-    missing, unexpected = sorted(set(params) - set(state)), sorted(set(state) - set(params))
+def _name_problems(targets: dict, names) -> list:
+    "Missing and unexpected names, comparing `names` with `targets` ({name: Tensor}); a shared Tensor needs one name."
+    names = set(names)
+    present = {id(t) for n, t in targets.items() if n in names}
+    missing = sorted(n for n, t in targets.items() if n not in names and id(t) not in present)
+    unexpected = sorted(names - set(targets))
+    return [f"missing parameters {missing}"] * bool(missing) + [f"unexpected entries {unexpected}"] * bool(unexpected)
+
+def _shape_problems(targets: dict, found: dict) -> list:
+    "Shapes and dtypes of `found` ({name: (shape, dtype)}) that differ from those of the Tensors of `targets`."
     problems = []
-    if missing: problems.append(f"missing parameters {missing}")
-    if unexpected: problems.append(f"unexpected entries {unexpected}")
-    for name in sorted(set(params) & set(state)):
-        p, a = params[name], np.asarray(state[name])
-        if a.shape != p.shape: problems.append(f"'{name}' has shape {a.shape} in the file, {p.shape} in the model")
-        elif a.dtype != p.dtype: problems.append(f"'{name}' has dtype {a.dtype} in the file, {p.dtype} in the model")
+    for name in [n for n in targets if n in found]:
+        (shape, dtype), t = found[name], targets[name]
+        if shape != t.shape: problems.append(f"'{name}' has shape {shape} in the file, {t.shape} in the model")
+        elif dtype != t.dtype: problems.append(f"'{name}' has dtype {dtype} in the file, {t.dtype} in the model")
+    return problems
+
+def _shared_problems(targets: dict, state: dict) -> list:
+    "Names of one shared Tensor whose values in `state` differ (the model cannot take both)."
+    first, problems = {}, []
+    for name, t in targets.items():
+        if name not in state: continue
+        if id(t) not in first: first[id(t)] = name; continue
+        a, b = np.asarray(state[first[id(t)]]), np.asarray(state[name])
+        if a.tobytes() != b.tobytes():
+            problems.append(f"'{first[id(t)]}' and '{name}' are the same Tensor in this model (shared), "
+                            "but the saved values differ")
+    return problems
+
+# %% ../nbs/05f_checkpoint.ipynb #a7c3e1d2
+def _refuse(model: Module, problems: list):
     if problems:
         raise ValueError(f"load: the saved parameters do not fit this {type(model).__name__}: " + '; '.join(problems)
                          + ". Nothing was loaded; build the model with the same architecture (and dtype) as the saved one.")
-    for name, p in params.items(): np.copyto(p.array, state[name])
+
+def _check_writeable(targets: dict):
+    "Refuse (naming the holder and the fix) if a Tensor to be loaded is read-only, before anything is written."
+    stuck = [(n, t) for n, t in targets.items() if not t.array.flags.writeable]
+    if stuck:
+        (name, t), more = stuck[0], [n for n, _ in stuck[1:]]
+        also = f" (and {len(more)} more: {more})" if more else ''
+        raise RuntimeError(f"load: cannot write '{name}' (shape {t.shape}){also}: its array is read-only. "
+                           f"{_why_read_only(t, targets.values())} Nothing was loaded.")
+
+def load_state_dict(model: Module, state: dict) -> Module:
+    "Copy the arrays of `state` into the model's Tensors; check all of them before changing any."
+    targets = dict(model.named_tensors(remove_duplicate=False))
+    state = {k: np.asarray(v) for k, v in state.items()}
+    found = {k: (a.shape, a.dtype) for k, a in state.items()}
+    _refuse(model, _name_problems(targets, state) + _shape_problems(targets, found))
+    _refuse(model, _shared_problems(targets, state))
+    _check_writeable({n: t for n, t in targets.items() if n in state})
+    for name, t in targets.items():
+        if name in state: np.copyto(t.array, state[name])   # a shared Tensor gets equal values, once per name
     return model
 
 # %% ../nbs/05f_checkpoint.ipynb #440e11c0
 def _fsync_dir(folder: Path):
     "Flush a folder's entries (a rename) to disk where the OS allows it (POSIX; a no-op on Windows)."
     if not hasattr(os, 'O_DIRECTORY'): return
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try: fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError: return          # a folder we may not open (permissions): the file itself is on the disk
     try: os.fsync(fd)
+    except OSError as e:
+        if e.errno != errno.EINVAL: raise   # EINVAL: this file system cannot fsync a folder
     finally: os.close(fd)
 
-def write_atomically(path: str | Path, write: Callable) -> Path:
+def _file_path(op: str, path, example: str = 'model.npz') -> Path:
+    "`path` as a Path, refusing a folder: an existing directory, or a name that ends with a separator."
+    raw = os.fspath(path)
+    if raw.endswith(tuple(s for s in (os.sep, os.altsep) if s)) or Path(raw).is_dir():
+        raise IsADirectoryError(f"{op}: {raw} is a folder, not a file; give a file name, e.g. {Path(raw) / example}")
+    return Path(raw)
+
+def _check_folder(op: str, folder: Path):
+    "Refuse, naming it, a folder to write into that does not exist (or is a file)."
+    if not folder.exists():
+        raise FileNotFoundError(f"{op}: the folder {folder} does not exist; create it first with "
+                                f"Path({str(folder)!r}).mkdir(parents=True, exist_ok=True), or write somewhere else")
+    if not folder.is_dir(): raise NotADirectoryError(f"{op}: {folder} is not a folder (it is a file); choose another path")
+
+def write_atomically(path: str | Path,            # the file to (re)write
+                     write: Callable,             # write(f) writes the content to the open binary file f
+                     op: str = 'write_atomically' # the operation named in errors (save, write_idx, ...)
+                    ) -> Path:
     "Call `write(f)` on a new temporary file beside `path`, fsync it, then rename it over `path` in one step."
-    path = Path(path)
+    path = _file_path(op, path)
+    _check_folder(op, path.parent)
     tmp = path.with_name(f'.{path.name}.{uuid.uuid4().hex[:8]}.tmp')
     try:
         with open(tmp, 'xb') as f:
             write(f)
-            f.flush(); os.fsync(f.fileno())
+            f.flush(); os.fsync(f.fileno())    # the bytes are on the disk before the name points to them
         os.replace(tmp, path)       # atomic: readers see the old file or the new one, never a mixture
     except BaseException:           # an error or an interrupt (Ctrl-C): the old file is untouched
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    _fsync_dir(path.parent)         # and the rename itself is on the disk
     return path
 
 # %% ../nbs/05f_checkpoint.ipynb #f8583bea
@@ -65,19 +126,63 @@ def _write_npz(f, state: dict):
 
 def save(model: Module, path: str | Path) -> Path:
     "Write every Tensor of `model` (frozen ones too) to the .npz file `path` atomically; adds the suffix if missing."
-    path = Path(path)
-    if path.suffix != '.npz': path = path.with_name(path.name + '.npz')
+    path = _file_path('save', path)
+    if path.suffix != '.npz': path = _file_path('save', path.with_name(path.name + '.npz'))
     state = state_dict(model)
-    return write_atomically(path, lambda f: _write_npz(f, state))
+    return write_atomically(path, lambda f: _write_npz(f, state), op='save')
 
 # %% ../nbs/05f_checkpoint.ipynb #9d4024f5
-def load(model: Module, path: str | Path) -> Module:
-    "Read parameters saved by `save` into `model`, all or nothing."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"load: no such file: {path}")
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+def _unreadable(path, detail) -> ValueError:
+    return ValueError(f"load: {path} is not a readable .npz archive of parameters: {detail}")
+
+def _entry_header(zf: zipfile.ZipFile, name: str, path) -> tuple:
+    "(shape, dtype) of the array `name` in the archive, from its .npy header alone (its data is not read)."
     try:
-        with np.load(path, allow_pickle=False) as f: state = {k: f[k] for k in f.files}
-    except Exception as e:
-        raise ValueError(f"load: {path} is not a readable .npz archive of parameters ({type(e).__name__}: {e})") from e
-    load_state_dict(model, state)
-    return model
+        with zf.open(name + '.npy') as f:
+            version = np.lib.format.read_magic(f)
+            if version not in _NPY_HEADERS: raise ValueError(f"unsupported .npy format version {version}")
+            shape, _, dtype = _NPY_HEADERS[version](f)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise _unreadable(path, f"'{name}' is not a readable .npy entry ({e})") from e
+    if dtype.hasobject:
+        raise _unreadable(path, f"'{name}' holds Python objects (dtype {dtype}), which only unpickling could read; "
+                                "a checkpoint holds numbers")
+    return shape, dtype
+
+def _listing(zf: zipfile.ZipFile, path) -> list:
+    "The names of the arrays in the archive, from its table of contents."
+    files = zf.namelist()
+    odd = [f for f in files if not f.endswith('.npy')]
+    if odd: raise _unreadable(path, f"'{odd[0]}' is not an array (.npy) entry")
+    if len(set(files)) < len(files): raise _unreadable(path, "an entry appears twice")
+    return [f[:-4] for f in files]
+
+# %% ../nbs/05f_checkpoint.ipynb #b8d4f2e3
+def _read_entry(zf: zipfile.ZipFile, name: str, path) -> np.ndarray:
+    "The array `name` of the archive, read to its end (where the zip format checks its CRC), without pickles."
+    try:
+        with zf.open(name + '.npy') as f:
+            a = np.lib.format.read_array(f, allow_pickle=False)
+            if f.read(1): raise ValueError("bytes follow the array's data")
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise _unreadable(path, f"'{name}' cannot be read ({type(e).__name__}: {e})") from e
+    return a
+
+def _open_archive(path) -> zipfile.ZipFile:
+    try: return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError) as e: raise _unreadable(path, f"{type(e).__name__}: {e}") from e
+
+def load(model: Module, path: str | Path) -> Module:
+    "Read parameters saved by `save` into `model`, all or nothing: names, then headers, then only the data it needs."
+    path = _file_path('load', path)
+    if not path.is_file(): raise FileNotFoundError(f"load: no such file: {path}")
+    targets = dict(model.named_tensors(remove_duplicate=False))
+    with _open_archive(path) as zf:
+        names = _listing(zf, path)
+        _refuse(model, _name_problems(targets, names))                 # the table of contents: no entry read yet
+        _refuse(model, _shape_problems(targets, {n: _entry_header(zf, n, path) for n in names}))   # headers only
+        _check_writeable({n: t for n, t in targets.items() if n in names})
+        state = {n: _read_entry(zf, n, path) for n in names}
+    return load_state_dict(model, state)

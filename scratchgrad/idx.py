@@ -83,17 +83,32 @@ def read_idx(path: str | Path) -> np.ndarray:
                          "the file is probably truncated or corrupt: download it again.") from e
 
 # %% ../nbs/05z_idx.ipynb #1071c74c
+def _idx_code(dtype: np.dtype) -> int:
+    "The IDX type code of `dtype`, or a TypeError naming the types IDX can store."
+    codes = {dt.newbyteorder('=').str: c for c, dt in _IDX_TYPES.items()}
+    key = dtype.newbyteorder('=').str if dtype.kind in 'biuf' else None
+    if key not in codes:
+        raise TypeError(f"write_idx: IDX stores uint8, int8, int16, int32, float32 or float64, not {dtype}; "
+                        "convert with .astype(...) first.")
+    return codes[key]
+
+def _idx_header(shape: tuple, dtype: np.dtype) -> bytes:
+    "The IDX header of an array of `shape` and `dtype`; refuses what it cannot say (a type, >255 axes, a side >= 2**32)."
+    code, what = _idx_code(dtype), f"the array of {np.dtype(dtype).name}"
+    if len(shape) > 255:
+        raise ValueError(f"write_idx: IDX stores at most 255 axes (one byte), but {what} has {len(shape)}; "
+                         "reshape it first.")
+    if any(n > 2**32 - 1 for n in shape):
+        raise ValueError(f"write_idx: IDX stores each side in 32 bits (at most {2**32 - 1}), but {what} has shape "
+                         f"{tuple(shape)}; split it along that axis into several files.")
+    return struct.pack(f'>HBB{len(shape)}I', 0, code, len(shape), *shape)
+
 def write_idx(path: str | Path, arr: np.ndarray, compress: bool | None = None) -> Path:
     "Write `arr` as an IDX file at `path` (gzipped when `compress`, default: when the name ends in `.gz`)."
     arr = np.asarray(arr)
-    codes = {dt.newbyteorder('=').str: c for c, dt in _IDX_TYPES.items()}
-    key = arr.dtype.newbyteorder('=').str
-    if key not in codes:
-        raise TypeError(f"write_idx: IDX stores uint8, int8, int16, int32, float32 or float64, not {arr.dtype}; "
-                        "convert with .astype(...) first.")
-    code = codes[key]
-    buf = struct.pack(f'>HBB{arr.ndim}I', 0, code, arr.ndim, *arr.shape) + arr.astype(_IDX_TYPES[code]).tobytes()
+    header = _idx_header(arr.shape, arr.dtype)       # checked before anything is converted or written
+    buf = header + arr.astype(_IDX_TYPES[header[2]]).tobytes()
     path = Path(path)
     if compress is None: compress = path.suffix == '.gz'
     data = gzip.compress(buf, mtime=0) if compress else buf
-    return write_atomically(path, lambda f: f.write(data))
+    return write_atomically(path, lambda f: f.write(data), op='write_idx')

@@ -34,36 +34,34 @@ class Module:
         "(name, module) for each direct submodule."
         return [(n, v) for n, v in self._members() if isinstance(v, Module)]
 
-    def named_modules(self, prefix: str = ''):
-        "(name, module) for this module and every submodule below it, depth first."
-        out, stack = [], [(prefix, self)]
+    def named_modules(self, prefix: str = '',
+                      remove_duplicate: bool = True):  # each module once; False: under every name it has
+        "(name, module) for this module and every submodule below it, depth first, never entering one twice on a path."
+        out, seen, stack = [], set(), [(prefix, self, ())]
         while stack:
-            name, m = stack.pop()
-            out.append((name, m))
-            stack.extend(reversed([(f'{name}.{n}' if name else n, c) for n, c in m.named_children()]))
+            name, m, path = stack.pop()
+            if id(m) in (seen if remove_duplicate else path): continue   # met before, or a cycle back to an ancestor
+            seen.add(id(m)); out.append((name, m))
+            path += (id(m),)
+            stack.extend(reversed([(f'{name}.{n}' if name else n, c, path) for n, c in m.named_children()]))
         return out
 
-    def _named(self, keep):
-        "(dotted name, Tensor) for every Tensor `t` with keep(t), in attribute order; shared Tensors listed once."
-        out, seen, stack = [], set(), [('', self)]
-        while stack:
-            prefix, m = stack.pop()
-            children = []
+    def _named(self, keep, remove_duplicate: bool = True):
+        "(dotted name, Tensor) for every Tensor `t` with keep(t), in attribute order; a shared one once, or under each name."
+        out, seen = [], set()
+        for prefix, m in self.named_modules(remove_duplicate=remove_duplicate):
             for n, v in m._members():
-                full = prefix + n
-                if isinstance(v, Tensor) and keep(v) and id(v) not in seen:
-                    seen.add(id(v)); out.append((full, v))
-                elif isinstance(v, Module): children.append((full + '.', v))
-            stack.extend(reversed(children))
+                if isinstance(v, Tensor) and keep(v) and not (remove_duplicate and id(v) in seen):
+                    seen.add(id(v)); out.append((f'{prefix}.{n}' if prefix else n, v))
         return out
 
-    def named_parameters(self):
+    def named_parameters(self, remove_duplicate: bool = True):
         "(dotted name, Tensor) for every parameter (a Tensor with requires_grad), in attribute order."
-        return self._named(_is_param)
+        return self._named(_is_param, remove_duplicate)
 
-    def named_tensors(self):
+    def named_tensors(self, remove_duplicate: bool = True):
         "(dotted name, Tensor) for every Tensor held, parameters (trainable or frozen) and constants alike."
-        return self._named(lambda t: True)
+        return self._named(lambda t: True, remove_duplicate)
 
     def parameters(self): return [p for _, p in self.named_parameters()]
 
@@ -83,16 +81,24 @@ class Module:
     def extra_repr(self) -> str: return ''
 
     def __repr__(self):
+        showing = _showing()                 # the modules whose repr is being built, in this thread
+        if id(self) in showing: return f'{type(self).__name__}(<cycle: shown above>)'
         children = self.named_children()
         if not children: return f'{type(self).__name__}({self.extra_repr()})'
-        lines = [f'  ({n}): ' + repr(c).replace('\n', '\n  ') for n, c in children]
+        showing.add(id(self))
+        try: lines = [f'  ({n}): ' + repr(c).replace('\n', '\n  ') for n, c in children]
+        finally: showing.discard(id(self))
         return f'{type(self).__name__}(\n' + '\n'.join(lines) + '\n)'
 
-# %% ../nbs/05b_nn.ipynb #b1b024b3
-_local = threading.local()      # one default generator per thread
+_local = threading.local()      # per thread: the default generator, and the modules being shown by repr
 
+def _showing() -> set:
+    if not hasattr(_local, 'showing'): _local.showing = set()
+    return _local.showing
+
+# %% ../nbs/05b_nn.ipynb #b1b024b3
 def manual_seed(seed: int):
-    "Reset this thread's default generator, used by layers built without a `generator`."
+    "Reset this thread's default generator, used by layers built without a `generator` (initial weights, dropout masks)."
     _local.rng = np.random.default_rng(seed)
 
 def _rng(generator=None) -> np.random.Generator:
@@ -146,14 +152,15 @@ class Tanh(Module):
 
 class Dropout(Module):
     "In training mode, zero each entry with probability `p` and scale the rest by 1/(1-p); identity in eval mode."
-    def __init__(self, p: float = 0.5, generator=None):
+    def __init__(self, p: float = 0.5,
+                 generator=None):   # numpy Generator or seed for the masks (None: this thread's default, at each call)
         if not 0 <= p < 1: raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
-        self.p, self.rng = p, _rng(generator)
+        self.p, self.generator = p, None if generator is None else _rng(generator)
 
     def forward(self, x):
         x = _as_tensor(x)
         if not self.training or self.p == 0: return x
-        keep = self.rng.random(x.shape) >= self.p
+        keep = _rng(self.generator).random(x.shape) >= self.p   # None: the generator manual_seed reset last
         return x * (keep / (1 - self.p)).astype(x.dtype)   # the mask is a constant: no gradient flows into it
 
     def extra_repr(self): return f'p={self.p}'
@@ -168,7 +175,11 @@ class Sequential(Module):
                                 "wrap functions in a Module subclass")
         self.layers = list(layers)
 
-    def _members(self): return ((str(i), l) for i, l in enumerate(self.layers))   # names '0', '1', ... as in PyTorch
+    def _members(self):
+        "The layers under the names '0', '1', ... (as in PyTorch), then any other attribute a subclass adds."
+        yield from ((str(i), l) for i, l in enumerate(self.layers))
+        yield from ((n, v) for n, v in super()._members() if n.split('.')[0] != 'layers')
+
     def forward(self, x):
         for layer in self.layers: x = layer(x)
         return x

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05d_optim.ipynb #a1a89153
 from __future__ import annotations
-import math
+import gc, inspect, math, sys
 import numpy as np
 from .tensor import Tensor
 from .nn import Module
@@ -61,11 +61,9 @@ class Optimizer:
             if p.grad is not None: self._update(i, p, p.grad.array)
 
     def _refuse(self, i, p):
-        raise RuntimeError(f"{type(self).__name__}.step: parameter {i} (shape {p.shape}) is read-only, because a recorded "
-                           "graph that was not released still needs its current value (a graph kept with "
-                           "retain_graph=True, or a loss computed but not backpropagated); stepping now would make "
-                           "its next backward() silently wrong. Run backward() without retain_graph, or drop the graph "
-                           "(del loss) before step(); compute evaluation losses under no_grad()")
+        named = f", named '{p.name}'" if p.name else ''
+        raise RuntimeError(f"{type(self).__name__}.step: parameter {i} (shape {p.shape}{named}) is read-only. "
+                           + _why_read_only(p, self.params) + " Nothing was updated.")
 
     def _update(self, i, p, g): raise NotImplementedError
 
@@ -109,3 +107,72 @@ class Adam(Optimizer):
         s *= b2; s += (1 - b2) * g * g
         m_hat, s_hat = m / (1 - b1 ** self.t[i]), s / (1 - b2 ** self.t[i])
         p.array -= (self.lr * m_hat / (np.sqrt(s_hat) + self.eps)).astype(p.dtype, copy=False)
+
+# %% ../nbs/05d_optim.ipynb #c1d2e3f4
+def _holds(t: Tensor, p: Tensor, cleared: set) -> bool:
+    "Does the recorded graph behind `t` keep the leaf `p` read-only? (`cleared`: ids of nodes known not to.)"
+    stack, seen = [t], []
+    while stack:
+        node = stack.pop()
+        if node._prim is None or id(node) in cleared: continue     # a leaf or a released node: nothing above it
+        cleared.add(id(node)); seen.append(node)
+        if node._hold is not None and any(leaf is p for leaf in node._hold.leaves): break
+        stack.extend(node.parents)
+    else: return False
+    cleared.difference_update(id(n) for n in seen)                 # they may lead to p: not cleared after all
+    return True
+
+def _is_tensor(v) -> bool: return issubclass(type(v), Tensor)   # type(): no attribute lookup on arbitrary objects
+
+def _variables() -> list:
+    "(name, value) for the Tensors among the variables of the calling functions (local, then global)."
+    out, seen, frame = [], set(), sys._getframe(1)
+    while frame is not None:
+        for space in (frame.f_locals, frame.f_globals):
+            if id(space) not in seen:
+                seen.add(id(space)); out += [(n, v) for n, v in list(space.items()) if _is_tensor(v)]
+        if frame.f_code.co_flags & inspect.CO_OPTIMIZED and sys.version_info < (3, 13):
+            frame.f_locals.clear()    # before 3.13 a function's f_locals is a copy, which would keep its values alive
+        frame = frame.f_back
+    return out
+
+def _live_tensors(others) -> list:
+    "(kind, name, Tensor) for the recorded Tensors that may hold a parameter: gradients, module attributes, variables."
+    out = [('grad', '', q.grad) for q in others if isinstance(q.grad, Tensor)]
+    for m in [o for o in gc.get_objects() if issubclass(type(o), Module)]:
+        try: out += [('module', f'{type(m).__name__}.{n}', v) for n, v in m._members() if _is_tensor(v)]
+        except Exception: pass                                     # (a module still being built)
+    out += [('variable', n, v) for n, v in _variables()]
+    return [(kind, name, t) for kind, name, t in out if t._prim is not None]
+
+# %% ../nbs/05d_optim.ipynb #d2e3f4a5
+def _holder_fix(kind: str, name: str) -> str:
+    if kind == 'grad':
+        return (f"It is held by {name}, recorded by backward(create_graph=True): that graph of the gradients reads the "
+                "parameter. Once you have used it (for second derivatives), free it before stepping with "
+                "`for p in params: p.grad = p.grad.detach()`, or call backward() without create_graph.")
+    if kind == 'module':
+        return (f"It is held by `{name}`, a module attribute that keeps a Tensor computed from the parameter, and so "
+                "its whole graph: store `out.detach()` instead (the values, without the graph), or run the model "
+                "under no_grad() when you only want its output.")
+    return (f"It is held by the variable `{name}`: backpropagate it (backward() without retain_graph=True frees the "
+            f"graph) or `del {name}` first; compute evaluation losses under no_grad().")
+
+def _why_read_only(p: Tensor, others=()) -> str:
+    "Why the array of the leaf `p` is read-only, and what to do: the holders are looked for among live Tensors."
+    if p._users == 0:
+        return ("No recorded graph holds it: its array was made read-only outside the engine (a read-only numpy view, "
+                "or setflags(write=False)); give the Tensor a writeable array of its own, p.array = p.array.copy().")
+    cleared, found = set(), []
+    for kind, name, t in _live_tensors(others):
+        if _holds(t, p, cleared):
+            if kind == 'grad': name = 'its gradient (.grad)' if t is p.grad else 'the gradient (.grad) of another Tensor'
+            if (kind, name) not in found: found.append((kind, name))
+    head = ("A Tensor computed from it is still alive, and its recorded graph needs the parameter's current value for a "
+            "backward() still to come: changing it now would make that backward() silently wrong. ")
+    if not found:
+        return head + ("Find that Tensor (a loss not yet backpropagated, a graph kept with retain_graph=True, an output "
+                       "kept in a list or an attribute) and backpropagate it, del it or keep `out.detach()` instead; "
+                       "compute predictions and evaluation losses under no_grad().")
+    fixes = [_holder_fix(kind, name) for kind, name in found[:3]]
+    return head + ' '.join([fixes[0]] + [f.replace('It is held', 'It is also held', 1) for f in fixes[1:]])

@@ -123,3 +123,163 @@ def test_save_adds_suffix_and_overwrites(tmp_path):
     assert p.name == 'ck.npz'
     save(b, p)
     np.testing.assert_array_equal(state_dict(load(MLP(2, [3], generator=8), p))['0.weight'], state_dict(b)['0.weight'])
+
+
+# ---- all or nothing, also when a target cannot be written ----------------------------------------------------------
+
+def test_a_read_only_target_is_found_before_anything_is_written(tmp_path):
+    src, dst = MLP(3, [4, 2], generator=0), MLP(3, [4, 2], generator=1)
+    held = (dst[2].bias * 2).sum()            # a live graph that reads the last parameter keeps it read-only
+    before = state_dict(dst)
+    path = save(src, tmp_path / 'src')
+    for attempt in [lambda: load_state_dict(dst, state_dict(src)), lambda: load(dst, path)]:
+        with pytest.raises(RuntimeError, match=r"load: cannot write '2.bias' \(shape \(2,\)\): its array is read-only.*"
+                                               r"the variable `held`.*Nothing was loaded"):
+            attempt()
+        for k, v in state_dict(dst).items(): np.testing.assert_array_equal(v, before[k])   # '0.weight' too
+    del held
+    load(dst, path)
+    np.testing.assert_array_equal(dst[0].weight.array, src[0].weight.array)
+
+
+# ---- load reads the archive's listing and headers first, and only the data it needs --------------------------------
+
+def _add_entry(zf, name, shape, dtype=np.float64, mb=0):
+    "Add `name`.npy announcing `shape` to the open zip `zf`, then `mb` MB of zeros streamed (no big array in memory)."
+    with zf.open(name + '.npy', 'w', force_zip64=True) as f:
+        np.lib.format.write_array_header_1_0(f, {'descr': np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                                                 'fortran_order': False, 'shape': shape})
+        for _ in range(mb): f.write(bytes(1 << 20))
+
+
+def _archive(path, state, extra=None):
+    "A compressed .npz holding the arrays of `state`, plus the entries `extra(zf)` adds."
+    import zipfile
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as zf:
+        for k, v in state.items():
+            with zf.open(k + '.npy', 'w') as f: np.lib.format.write_array(f, v, allow_pickle=False)
+        if extra: extra(zf)
+    return path
+
+
+@pytest.mark.parametrize('name, message', [
+    ('big', r"unexpected entries \['big'\]"),
+    ('0.weight', r"'0.weight' has shape \(80, 1000, 125\) in the file, \(4, 3\) in the model"),
+])
+def test_load_refuses_from_the_headers_without_reading_the_data(tmp_path, name, message):
+    import tracemalloc
+    model = MLP(3, [4, 2], generator=0)
+    state = {k: v for k, v in state_dict(model).items() if k != name}
+    path = _archive(tmp_path / 'm.npz', state, lambda zf: _add_entry(zf, name, (80, 1000, 125), mb=80))  # 80 MB of zeros
+    assert path.stat().st_size < 1_000_000                     # a small file ...
+    before = state_dict(model)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=message): load(model, path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally: tracemalloc.stop()
+    assert peak < 4_000_000, f'peak {peak:,} bytes: the 80 MB entry was read'     # ... refused without reading it
+    for k, v in state_dict(model).items(): np.testing.assert_array_equal(v, before[k])
+
+
+def test_load_reads_only_the_entries_the_model_needs(tmp_path, monkeypatch):
+    "A spy on the archive: the data of each needed entry is read once, and nothing else is opened past its header."
+    import zipfile
+    src, dst = MLP(3, [4, 2], generator=0), MLP(3, [4, 2], generator=1)
+    path = save(src, tmp_path / 'm')
+    read = {}
+    real_open = zipfile.ZipFile.open
+    def spy(self, name, *a, **kw):
+        f = real_open(self, name, *a, **kw)
+        real_read = f.read
+        def counting_read(n=-1):
+            out = real_read(n); read[name] = read.get(name, 0) + len(out); return out
+        f.read = counting_read
+        return f
+    monkeypatch.setattr(zipfile.ZipFile, 'open', spy)
+    load(dst, path)
+    monkeypatch.undo()
+    sizes = {k + '.npy': v.nbytes for k, v in state_dict(src).items()}
+    assert set(read) == set(sizes)
+    for k, n in read.items(): assert n <= sizes[k] + 2 * 128, (k, n)     # its header (read twice at most) and its data
+    for k, v in state_dict(dst).items(): np.testing.assert_array_equal(v, state_dict(src)[k])
+
+
+@pytest.mark.parametrize('extra, message', [
+    (lambda zf: zf.writestr('notes.txt', b'hello'), r"'notes.txt' is not an array \(\.npy\) entry"),
+    (lambda zf: _add_entry(zf, '2.bias', (2,), dtype=object), r"'2.bias' holds Python objects"),
+    (lambda zf: zf.writestr('2.bias.npy', b'\x93NUMPY\x09\x00junk'), r"'2.bias' is not a readable \.npy entry"),
+])
+def test_load_refuses_odd_entries_by_their_headers(tmp_path, extra, message):
+    model = MLP(3, [4, 2], generator=0)
+    state = {k: v for k, v in state_dict(model).items() if k != '2.bias'}
+    if 'notes' in message: state['2.bias'] = state_dict(model)['2.bias']
+    path = _archive(tmp_path / 'odd.npz', state, extra)
+    with pytest.raises(ValueError, match=message): load(model, path)
+
+
+# ---- paths: a folder is not a checkpoint, a missing folder is named --------------------------------------------------
+
+def test_save_and_load_refuse_a_folder(tmp_path):
+    m = MLP(2, [2])
+    unrelated = tmp_path / 'ckpts.npz'
+    unrelated.write_bytes(b'someone else\'s file')
+    for target in [str(tmp_path / 'ckpts') + '/', tmp_path / 'ckpts']:
+        if not isinstance(target, str): (tmp_path / 'ckpts').mkdir()
+        with pytest.raises(IsADirectoryError, match=r"save: .*ckpts.* is a folder.*give a file name, e\.g\. .*model\.npz"):
+            save(m, target)
+        assert unrelated.read_bytes() == b'someone else\'s file'
+        with pytest.raises(IsADirectoryError, match=r"load: .*ckpts.* is a folder"):
+            load(m, target)
+    (tmp_path / 'd.npz').mkdir()                                 # a folder with the checkpoint's name
+    with pytest.raises(IsADirectoryError, match=r"save: .*d\.npz is a folder"):
+        save(m, tmp_path / 'd')
+    with pytest.raises(IsADirectoryError, match=r"write_idx: .*ckpts is a folder"):
+        from scratchgrad.idx import write_idx
+        write_idx(tmp_path / 'ckpts', np.zeros(3, np.uint8))
+
+
+def test_save_into_a_missing_folder_names_the_folder(tmp_path):
+    target = tmp_path / 'runs' / 'today' / 'model.npz'
+    with pytest.raises(FileNotFoundError) as e:
+        save(MLP(2, [2]), target)
+    msg = str(e.value)
+    assert f"save: the folder {tmp_path / 'runs' / 'today'} does not exist" in msg and 'mkdir(parents=True' in msg
+    assert '.tmp' not in msg
+    (tmp_path / 'file').write_bytes(b'x')
+    with pytest.raises(NotADirectoryError, match=r"save: .*file is not a folder"):
+        save(MLP(2, [2]), tmp_path / 'file' / 'model.npz')
+
+
+def test_write_atomically_fsyncs_the_file_before_the_rename_and_the_folder_after(tmp_path, monkeypatch):
+    import os, stat
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    def fsync(fd):
+        events.append('fsync folder' if stat.S_ISDIR(os.fstat(fd).st_mode) else 'fsync file'); real_fsync(fd)
+    def replace(src, dst): events.append('replace'); real_replace(src, dst)
+    monkeypatch.setattr(checkpoint.os, 'fsync', fsync)
+    monkeypatch.setattr(checkpoint.os, 'replace', replace)
+    save(MLP(2, [2]), tmp_path / 'm.npz')
+    assert events == ['fsync file', 'replace', 'fsync folder']
+
+
+def test_a_folder_that_cannot_be_opened_or_fsynced_does_not_fail_a_finished_save(tmp_path, monkeypatch):
+    "The file is written and renamed; fsyncing its folder is the OS's best effort (some file systems refuse it)."
+    import os
+    real_open, real_fsync = os.open, os.fsync
+    def no_folder_open(p, flags, *a):
+        if flags & os.O_DIRECTORY: raise PermissionError(13, 'Permission denied')
+        return real_open(p, flags, *a)
+    monkeypatch.setattr(checkpoint.os, 'open', no_folder_open)
+    p = save(MLP(2, [2], generator=1), tmp_path / 'a.npz')
+    monkeypatch.setattr(checkpoint.os, 'open', real_open)
+    def einval_for_folders(fd):
+        import stat
+        if stat.S_ISDIR(os.fstat(fd).st_mode): raise OSError(errno.EINVAL, 'Invalid argument')
+        real_fsync(fd)
+    monkeypatch.setattr(checkpoint.os, 'fsync', einval_for_folders)
+    q = save(MLP(2, [2], generator=2), tmp_path / 'b.npz')
+    for path, seed in [(p, 1), (q, 2)]:
+        np.testing.assert_array_equal(state_dict(load(MLP(2, [2], generator=9), path))['0.weight'],
+                                      state_dict(MLP(2, [2], generator=seed))['0.weight'])

@@ -196,3 +196,29 @@ def test_write_idx_is_atomic(tmp_path, monkeypatch):
         write_idx(p, np.arange(5, dtype=np.uint8))
     np.testing.assert_array_equal(read_idx(p), np.arange(3))
     assert [q.name for q in tmp_path.iterdir()] == ['a-idx1-ubyte']
+
+
+@pytest.mark.parametrize('shape', [(2**32, 0), (0, 3, 2**32 + 5)])
+def test_write_idx_refuses_a_side_the_format_cannot_store(tmp_path, shape):
+    arr = np.zeros(shape, np.uint8)                  # zero entries: no memory needed to test the limit
+    with pytest.raises(ValueError, match=rf"write_idx: IDX stores each side in 32 bits \(at most 4294967295\), "
+                                         rf"but the array of uint8 has shape \({shape[0]}, "):
+        write_idx(tmp_path / 'x-idx', arr)
+    assert list(tmp_path.iterdir()) == []
+    edge = np.zeros((2**32 - 1, 0), np.uint8)        # the largest side that fits
+    assert read_idx(write_idx(tmp_path / 'edge-idx', edge)).shape == edge.shape
+
+
+def test_write_idx_refuses_more_axes_than_the_format_can_count():
+    from scratchgrad.idx import _idx_header          # numpy arrays have at most 64 axes: test the header directly
+    with pytest.raises(ValueError, match=r"write_idx: IDX stores at most 255 axes \(one byte\), but the array of "
+                                         r"uint8 has 256"):
+        _idx_header((1,) * 256, np.dtype(np.uint8))
+    assert _idx_header((1,) * 255, np.dtype(np.uint8))[:4] == bytes([0, 0, 8, 255])
+
+
+@pytest.mark.parametrize('dtype', [np.int64, np.bool_, np.complex64, object, 'U3', np.float16])
+def test_write_idx_names_an_unsupported_dtype(tmp_path, dtype):
+    with pytest.raises(TypeError, match=rf"write_idx: IDX stores uint8, int8, int16, int32, float32 or float64, "
+                                        rf"not {np.dtype(dtype)}"):
+        write_idx(tmp_path / 'x', np.zeros(2, dtype))

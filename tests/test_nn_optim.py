@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from scratchgrad.tensor import Tensor
-from scratchgrad.nn import Linear, MLP
+from scratchgrad.nn import Linear, MLP, Module
 from scratchgrad.optim import SGD, Adam
 
 
@@ -153,3 +153,71 @@ def test_step_over_a_retained_graph_is_refused_before_any_change(make):
     del loss
     opt.step()                                        # released: the normal loop goes on
     assert not np.array_equal(a.array, before[0])
+
+
+# ---- who holds a parameter read-only: each message names the holder and the fix ----------------------------------
+
+class Cache(Module):
+    "A module that keeps its last output, a common way to inspect activations."
+    def __init__(self): self.w = Tensor(np.ones(3), name='w')
+    def forward(self, x):
+        out = x * self.w
+        self.last = out                                  # keeps the graph of `out` alive, and with it `w` read-only
+        return out
+
+
+OPTIMIZERS = {'SGD': lambda ps: SGD(ps, lr=0.1, momentum=0.9), 'Adam': lambda ps: Adam(ps, lr=0.1)}
+
+
+@pytest.mark.parametrize('name', list(OPTIMIZERS))
+def test_step_names_a_module_attribute_that_keeps_a_graph(name):
+    m = Cache(); opt = OPTIMIZERS[name](m.parameters())
+    m(np.ones(3)).sum().backward()
+    m(np.full(3, 2.0))                                   # a prediction with grad on: its result is dropped, not m.last
+    with pytest.raises(RuntimeError) as e:
+        opt.step()
+    msg = str(e.value)
+    assert f"{name}.step: parameter 0 (shape (3,), named 'w') is read-only" in msg
+    assert '`Cache.last`' in msg and 'out.detach()' in msg and 'no_grad()' in msg
+    assert 'retain_graph' not in msg and 'del loss' not in msg      # the caller holds nothing: don't blame it
+    np.testing.assert_array_equal(m.w.array, np.ones(3))             # refused before any change
+    m.last = m.last.detach()                                         # the fix it names works
+    opt.step()
+    assert not np.array_equal(m.w.array, np.ones(3))
+
+
+@pytest.mark.parametrize('name', list(OPTIMIZERS))
+def test_step_after_create_graph_names_the_gradient_graph(name):
+    w = Tensor([1.0, 2.0], name='w'); opt = OPTIMIZERS[name]([w])
+    loss = (w * w * w).sum()
+    loss.backward(create_graph=True)
+    del loss                                             # only the gradient's own graph holds w now
+    with pytest.raises(RuntimeError) as e:
+        opt.step()
+    msg = str(e.value)
+    assert f"{name}.step: parameter 0 (shape (2,), named 'w') is read-only" in msg
+    assert 'its gradient (.grad), recorded by backward(create_graph=True)' in msg
+    assert 'p.grad = p.grad.detach()' in msg and 'retain_graph=True' not in msg
+    np.testing.assert_array_equal(w.array, [1.0, 2.0])
+    for p in opt.params: p.grad = p.grad.detach()          # the fix it names works
+    opt.step()
+    assert w.array[0] < 1.0
+
+
+@pytest.mark.parametrize('name', list(OPTIMIZERS))
+def test_step_names_the_variable_that_keeps_a_retained_graph(name):
+    w = Tensor([1.0, 2.0]); opt = OPTIMIZERS[name]([w])
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError) as e:
+        opt.step()
+    msg = str(e.value)
+    assert 'the variable `loss`' in msg and 'del loss' in msg and 'retain_graph' in msg
+
+
+def test_step_on_an_array_made_read_only_by_hand():
+    w = Tensor([1.0, 2.0]); opt = SGD([w], lr=0.1)
+    (w * w).sum().backward()
+    w.array.setflags(write=False)                          # not a graph: someone else made it read-only
+    with pytest.raises(RuntimeError, match=r'No recorded graph holds it.*\.array\.copy\(\)'):
+        opt.step()
