@@ -68,3 +68,33 @@ def test_make_installs_system_packages_quietly(tmp_path):
     env = dict(os.environ, PATH=fake_path(tmp_path / 'failing', 1))
     r = subprocess.run([MAKE, '-s', 'dot'], cwd=ROOT, env=env, capture_output=True, text=True)
     assert r.returncode != 0 and 'debconf' in r.stdout and "'apt-get install graphviz' failed" in r.stdout
+
+
+def test_run_nbs_check_compares_stored_outputs_with_a_run_in_its_own_process(tmp_path):
+    "A stored output that a fresh process would not print (here: a leaked name) is reported; a true one passes."
+    nbs = tmp_path / 'nbs'; nbs.mkdir()
+    def notebook(stored):
+        return {'cells': [{'cell_type': 'code', 'metadata': {}, 'execution_count': 1, 'id': 'a1',
+                           'source': "print(sorted(k for k in globals() if k.startswith('leak')))",
+                           'outputs': [{'output_type': 'stream', 'name': 'stdout', 'text': stored}]}],
+                'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}
+    (nbs / 'good.ipynb').write_text(json.dumps(notebook('[]\n')))
+    (nbs / 'leaky.ipynb').write_text(json.dumps(notebook("['leaked']\n")))   # as if another notebook ran first
+    r = subprocess.run([sys.executable, str(ROOT / 'tools' / 'run_nbs.py'), '--check', str(nbs / 'good.ipynb'),
+                        str(nbs / 'leaky.ipynb')], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert 'good.ipynb: stored outputs equal a fresh run' in r.stdout
+    assert 'leaky.ipynb: code cells [0] differ' in r.stdout
+
+
+def test_make_lab_copies_each_notebook_once_with_the_projects_kernel(tmp_path, monkeypatch):
+    "A learner's copy: every notebook, the scratchgrad kernel selected, and a copy the learner changed is never replaced."
+    sys.path.insert(0, str(ROOT / 'tools'))
+    import make_lab
+    monkeypatch.setattr(make_lab, 'LAB', tmp_path / 'lab')
+    assert make_lab.copy_notebooks() == len(list((ROOT / 'nbs').glob('*.ipynb')))
+    mine = tmp_path / 'lab' / '00_variable.ipynb'
+    assert json.loads(mine.read_text())['metadata']['kernelspec']['name'] == 'scratchgrad'
+    mine.write_text('{"my": "answers"}')
+    assert make_lab.copy_notebooks() == 0 and mine.read_text() == '{"my": "answers"}'
+    assert 'lab/' in (ROOT / '.gitignore').read_text().split()

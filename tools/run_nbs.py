@@ -49,7 +49,7 @@ def stored_key(nb) -> str | None:
     return nb.metadata.get('scratchgrad', {}).get('run_key')
 
 
-def run_nb(fn: Path, out: Path) -> float:
+def run_nb(fn: Path, out: Path | None = None) -> float:
     "Run notebook `fn` top to bottom, write it to `out` with fresh outputs and its fingerprint; return the seconds taken."
     nb = read_nb(fn)
     shell = CaptureShell(fn)
@@ -57,7 +57,7 @@ def run_nb(fn: Path, out: Path) -> float:
     with working_directory(fn.parent):
         shell.run_all(nb, exc_stop=True, preproc=_skip)
     nb.metadata['scratchgrad'] = {'run_key': source_key(nb)}
-    write_nb(nb, out)
+    write_nb(nb, out or fn)
     return time.time() - t0
 
 
