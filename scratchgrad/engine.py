@@ -450,7 +450,7 @@ Tensor._fns = _TensorFunctions
 
 defprim('exp', np.exp, lambda g, out, x: (g * out,), reads_inputs=False)   # reads the output
 defprim('log', np.log, lambda g, out, x: (g / x,))
-defprim('relu', lambda x: np.maximum(x, 0), lambda g, out, x: (g * (x.array > 0),))
+defprim('relu', lambda x: np.maximum(x, 0), lambda g, out, x: (g * np.sign(out.array),), reads_inputs=False)
 
 def exp(x) -> Tensor:
     "e ** x elementwise."
@@ -461,7 +461,7 @@ def log(x) -> Tensor:
     return apply('log', x)
 
 def relu(x) -> Tensor:
-    "max(x, 0); the gradient at exactly 0 is 0."
+    "max(x, 0); its slope, sign(max(x, 0)), is 0 at exactly 0 and NaN at NaN (a NaN must not vanish)."
     return apply('relu', x)
 
 # %% ../nbs/04a_engine.ipynb #00c1694f

@@ -223,6 +223,7 @@ def _log_sum_exp(shifted, axis):
     with np.errstate(divide='ignore'): return np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 def _logsumexp_fwd(x, axis=None, keepdims=False):
+    if x.dtype.kind not in 'fc': x = x.astype(np.float64)   # integers: the result is a float, as numpy's log
     m = _finite_max(x, axis)
     s = _log_sum_exp(x - m, axis) + m
     return s if keepdims else np.reshape(s, [n for i, n in enumerate(s.shape) if axis is not None and i not in axis])
@@ -234,6 +235,7 @@ def _logsumexp_vjp(g, out, x, axis=None, keepdims=False):
     return (reshape(g, kshape) * exp(x - lse),)        # g * softmax(x)
 
 def _log_softmax_fwd(x, axis=-1):
+    if x.dtype.kind not in 'fc': x = x.astype(np.float64)
     shifted = x - _finite_max(x, axis)                 # the largest entry becomes 0: exp can't overflow
     lse = _log_sum_exp(shifted, axis)
     return shifted - np.where(lse == -np.inf, 0, lse)  # a row of -inf stays -inf (probability 0), not NaN

@@ -212,3 +212,16 @@ def test_an_unused_input_gets_zeros_of_its_own_dtype(dtype):
     x, unused = Tensor(np.ones(3, dtype)), Tensor(np.ones(2, dtype))
     gx, gu = grad((x * 2).sum(), [x, unused])
     assert gx.dtype == gu.dtype == dtype and not gu.array.any()
+
+
+# --- NaN propagates; integers in, floats out ---------------------------------------------------------------------------
+def test_relu_of_nan_is_nan_in_value_and_gradient():
+    x = Tensor([np.nan, -1.0, 0.0, 2.0])
+    y = x.relu()
+    g = grad(y.sum(), x)
+    np.testing.assert_array_equal(y.array, [np.nan, 0, 0, 2]); np.testing.assert_array_equal(g.array, [np.nan, 0, 0, 1])
+
+@pytest.mark.parametrize('f', [lambda x: logsumexp(x, axis=-1), lambda x: log_softmax(x), lambda x: softmax(x)])
+def test_logsumexp_family_of_integers_is_float_as_numpys_log(f):
+    a = np.array([[1, 2, 3], [0, 0, 0]])
+    np.testing.assert_allclose(f(Tensor(a, requires_grad=False)).array, f(Tensor(a.astype(float))).array)
