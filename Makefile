@@ -1,7 +1,7 @@
 # scratchgrad: two commands do all the set-up on a fresh Debian/Ubuntu machine (Python 3.10+, root or sudo for Graphviz).
 #   make test   set up, then check export/clean sync, run every notebook (nbdev_test) and pytest tests/
 #   make docs   set up, then execute changed notebooks, store outputs, render docs/ and README.md
-#   make lab    set up, then open the notebooks in JupyterLab
+#   make lab    set up, then open a learner's copy of the notebooks (lab/) in JupyterLab
 # Each step prints one short line; the noisy installers (pip, apt) write to a log that is printed only if they fail.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -18,7 +18,7 @@ APT := env DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o Dpkg::Use-Pty=0
 help:
 	@echo "make test   set up .venv, then export/clean checks, nbdev_test, pytest"
 	@echo "make docs   set up .venv, then execute changed notebooks and render docs/ + README.md"
-	@echo "make lab    set up .venv, then open the notebooks in JupyterLab (or: .venv/bin/jupyter lab --notebook-dir=nbs)"
+	@echo "make lab    set up .venv, then open your own copy of the notebooks (lab/) in JupyterLab"
 	@echo "make bench  run the benchmarks in benchmarks/"
 
 $(BIN)/python:
@@ -65,8 +65,8 @@ check-sync: setup
 	@$(BIN)/python tools/check_sync.py
 
 nbtest: setup
-	@echo "nbdev_test: running every notebook ..."
-	@$(BIN)/nbdev_test --timing || { echo "make: nbdev_test failed: the notebook named above raised (see its traceback)"; exit 1; }
+	@echo "nbdev_test: running every notebook, each in its own process ..."
+	@$(BIN)/python tools/run_nbtests.py || { echo "make: nbdev_test failed: the notebook named above raised (see its traceback)"; exit 1; }
 
 pytest: setup chromium
 	@$(BIN)/python tools/run_pytest.py
@@ -80,9 +80,11 @@ docs: setup
 	@$(BIN)/nbdev_clean && echo "nbdev_clean: notebooks cleaned (outputs and fingerprints kept)"
 	@$(BIN)/python tools/build_docs.py
 
+# A learner works on a copy (lab/, untracked): exercises never make `make test` fail. --allow-root: the set-up is for root.
 lab: setup
-	@echo "lab: opening nbs/ in JupyterLab (stop it with Ctrl-C)"
-	@$(BIN)/jupyter lab --notebook-dir=nbs
+	@$(BIN)/python tools/make_lab.py
+	@echo "lab: opening your copies in lab/ with JupyterLab (stop it with Ctrl-C)"
+	@$(BIN)/jupyter lab --notebook-dir=lab $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 bench: setup
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f; done

@@ -4,15 +4,15 @@
 
 # %% ../nbs/04a_engine.ipynb #56283e8c
 from __future__ import annotations
-import threading, functools, math, warnings
+import ast, dis, threading, functools, linecache, math, textwrap, warnings
 from types import MappingProxyType
 import numpy as np
 
 # %% auto #0
-__all__ = ['PRIMITIVES', 'set_grad_enabled', 'no_grad', 'enable_grad', 'is_grad_enabled', 'Operators', 'Tensor', 'Primitive',
+__all__ = ['PRIMITIVES', 'no_grad', 'enable_grad', 'set_grad_enabled', 'is_grad_enabled', 'Operators', 'Tensor', 'Primitive',
            'defprim', 'apply', 'unbroadcast', 'add', 'neg', 'sub', 'mul', 'div', 'exp', 'log', 'relu', 'power', 'sqrt',
            'reduce_sum', 'reshape', 'broadcast_to', 'astype', 'mean', 'transpose', 'swapaxes', 'matmul', 'reduce_max',
-           'absolute', 'toposort', 'backward', 'grad']
+           'reduce_min', 'absolute', 'toposort', 'backward', 'grad']
 
 # %% ../nbs/04a_engine.ipynb #3e34850e
 class _State(threading.local):
@@ -21,7 +21,7 @@ class _State(threading.local):
     anomaly = False       # is every new array checked for NaN and inf? (detect_anomaly, chapter 04b)
     backward_op = None    # name of the primitive whose VJP is running (for anomaly messages)
     vjp_trace = None      # a set collecting the names of the VJPs that run (gradcheck)
-    def __init__(self): self.saved = []   # previous values, restored when a `with` block ends
+    def __init__(self): self.saved = []   # (switch, its field's previous value), restored when its block ends
 
 _state = _State()
 
@@ -30,26 +30,42 @@ class _Switch:
     field = ''
     def __init__(self, mode: bool = True): self.mode = bool(mode)
     def __enter__(self):
-        _state.saved.append(getattr(_state, self.field))
+        _state.saved.append((self, getattr(_state, self.field)))
         setattr(_state, self.field, self.mode)
-    def __exit__(self, *exc): setattr(_state, self.field, _state.saved.pop())
+    def __exit__(self, *exc):
+        saved, i = _state.saved, len(_state.saved) - 1
+        while saved[i][0] is not self: i -= 1          # this switch's own entry: the last one, unless blocks interleave
+        setattr(_state, self.field, saved.pop(i)[1])
     def __call__(self, f):
         @functools.wraps(f)
         def switched(*args, **kwargs):
             with self: return f(*args, **kwargs)
         return switched
 
-class set_grad_enabled(_Switch):
+class _GradMode(_Switch):
     "Record the graph (True) or not (False) inside this block."
     field = 'grad_enabled'
 
-def no_grad() -> set_grad_enabled:
+def no_grad() -> _GradMode:
     "Don't record the graph inside this block: for evaluation and parameter updates."
-    return set_grad_enabled(False)
+    return _GradMode(False)
 
-def enable_grad() -> set_grad_enabled:
+def enable_grad() -> _GradMode:
     "Record the graph inside this block even if an outer block turned recording off."
-    return set_grad_enabled(True)
+    return _GradMode(True)
+
+class set_grad_enabled(_GradMode):
+    "Record the graph or not: from this call on, as PyTorch's does, or, used with `with` or as a decorator, inside it only."
+    def __init__(self, mode: bool = True):
+        super().__init__(mode)
+        self._before, _state.grad_enabled = _state.grad_enabled, self.mode   # the call itself switches
+    def __enter__(self):
+        before, self._before = self._before, None
+        super().__enter__()
+        if before is not None: _state.saved[-1] = (self, before)   # `with` restores the value from before the call
+    def __call__(self, f):
+        if self._before is not None: _state.grad_enabled, self._before = self._before, None   # a decorator: undo
+        return super().__call__(f)                                # the call's switch; switch while f runs
 
 def is_grad_enabled() -> bool:
     "Is `apply` recording the graph in this thread?"
@@ -112,8 +128,21 @@ class Tensor(Operators):
         return self.array
     def item(self) -> float:
         "The value of a one-entry Tensor as a Python number."
+        if self.array.size != 1:
+            raise ValueError(f"Tensor.item: only a one-entry Tensor is a number, this one has shape {self.shape}")
         return self.array.item()
-    def __array__(self, dtype=None, copy=None): return self.array if dtype is None else self.array.astype(dtype)
+    def __float__(self) -> float: return float(self.item())   # float(loss), as in PyTorch
+    def __int__(self) -> int: return int(self.item())
+    def __array__(self, dtype=None, copy=None):
+        "numpy's conversion: `np.array(t)` copies, `np.asarray(t)` shares the array (as for an ndarray)."
+        if dtype is not None and np.dtype(dtype) != self.array.dtype:
+            if copy is False: raise ValueError(f"Tensor: can't convert {self.array.dtype} to {np.dtype(dtype)} without a copy")
+            return self.array.astype(dtype)
+        return self.array.copy() if copy else self.array
+    def __reduce__(self):
+        "pickle and copy.deepcopy: the array, requires_grad, grad and name; a computed value is copied as a constant."
+        computed = bool(self.op)                     # its graph can't be copied: the copy is cut off, like detach()
+        return (_rebuild, (type(self), self.array, self.requires_grad and not computed, self.grad, self.name))
     def __bool__(self): return bool(self.array)
     def __iter__(self): return (self[i] for i in range(len(self)))
     def detach(self) -> Tensor:
@@ -142,10 +171,14 @@ class Tensor(Operators):
     def cos(self) -> Tensor: return apply('cos', self)
     def sqrt(self) -> Tensor: return sqrt(self)
     def abs(self) -> Tensor: return absolute(self)
-    def sum(self, axis=None, keepdims=False) -> Tensor: return reduce_sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False) -> Tensor: return mean(self, axis, keepdims)
-    def max(self, axis=None, keepdims=False) -> Tensor: return reduce_max(self, axis, keepdims)
-    def min(self, axis=None, keepdims=False) -> Tensor: return -reduce_max(-self, axis, keepdims)
+    def sum(self, axis=None, keepdims=False, **np_args) -> Tensor:   # np_args: what np.sum(t) passes (dtype=, out=)
+        return reduce_sum(_np_args(self, 'sum', **np_args) if np_args else self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False, **np_args) -> Tensor:
+        return mean(_np_args(self, 'mean', **np_args) if np_args else self, axis, keepdims)
+    def max(self, axis=None, keepdims=False, **np_args) -> Tensor:
+        return reduce_max(_np_args(self, 'max', **np_args) if np_args else self, axis, keepdims)
+    def min(self, axis=None, keepdims=False, **np_args) -> Tensor:
+        return reduce_min(_np_args(self, 'min', **np_args) if np_args else self, axis, keepdims)
 
     # shapes
     def reshape(self, *shape) -> Tensor:
@@ -176,11 +209,39 @@ def _leaf(array, cls=Tensor) -> Tensor:
     if type(array) is not np.ndarray: array = np.asarray(array)
     return _init(object.__new__(cls), array, False, "", (), None, _NO_PARAMS, None)
 
+def _rebuild(cls, array, requires_grad, grad, name) -> Tensor:
+    "A Tensor from the parts `Tensor.__reduce__` saved (a writeable array of its own)."
+    t = _leaf(array if array.flags.writeable else array.copy(), cls)
+    t.requires_grad, t.grad, t.name = requires_grad, grad, name
+    return t
+
+def _np_args(x, op, dtype=None, out=None, **rest):
+    "`x` in `dtype`, for numpy's functions called on a Tensor (`np.sum(t)` calls `t.sum(axis=..., dtype=..., out=...)`)."
+    if out is not None or rest:
+        bad = 'out=' if out is not None else ', '.join(f'{k}=' for k in rest)
+        raise TypeError(f"Tensor.{op}: {bad} is not supported (a Tensor is never written in place); "
+                        f"use y = x.{op}(axis, keepdims) and, for numpy's other options, np.{op}(x.numpy(), ...)")
+    return x if dtype is None else astype(x, dtype)
+
 def _hold(prim, parents):
-    "A `_Hold` keeping read-only the parameters (leaves that need gradients) among `parents` whose values `prim`'s VJP reads."
+    "A `_Hold` keeping read-only the parameters whose values `prim`'s VJP reads: parents, or what parents are views of."
     if not prim.reads_inputs: return None
-    leaves = [p for p in parents if p._prim is None and p.requires_grad]
+    leaves = []
+    for p in parents:
+        if p._prim is None:
+            if p.requires_grad: leaves.append(p)          # a parameter
+        elif p.array.base is not None:                     # a view (W.T, W[0], W.reshape(...)) of a parameter?
+            w = _viewed_param(p)
+            if w is not None: leaves.append(w)
     return _Hold(leaves) if leaves else None
+
+def _viewed_param(t):
+    "The parameter whose array node `t`'s array is a view of, following the ops that made views; or None."
+    root = t.array.base                                    # (numpy points a view of a view at the owner of the memory)
+    while t._prim is not None:
+        t = next((p for p in t.parents if p.array is root or p.array.base is root), None)
+        if t is None: return None                          # a view of an array made inside the graph: not guarded
+    return t if t.requires_grad else None
 
 def _data(x):
     "The numpy array (or number) inside `x`."
@@ -213,9 +274,10 @@ class _Hold:
 # %% ../nbs/04a_engine.ipynb #2973f5ce
 class Primitive:
     "An operation the engine can differentiate: `forward` on numpy arrays, `vjp` in Tensor operations."
-    __slots__ = ('name', 'forward', 'vjp', 'reads_inputs')
+    __slots__ = ('name', 'forward', 'vjp', 'plain_vjp', 'reads_inputs')
     def __init__(self, name: str, forward, vjp, reads_inputs: bool = True):
-        self.name, self.forward, self.vjp, self.reads_inputs = name, forward, vjp, reads_inputs
+        self.name, self.forward, self.reads_inputs = name, forward, reads_inputs
+        self.vjp = self.plain_vjp = vjp     # `vjp` runs; chapter 04c may install a faster one, `plain_vjp` stays
     def __repr__(self): return f"Primitive('{self.name}')"
 
 PRIMITIVES: dict[str, Primitive] = {}
@@ -226,14 +288,33 @@ def defprim(name: str,   # the key in PRIMITIVES, and the `op` label of the node
             reads_inputs: bool = True  # does the VJP read the inputs' values (not just their shapes, or the output)?
            ) -> None:
     "Register a new primitive in `PRIMITIVES` (refusing to overwrite a different one)."
-    if name in PRIMITIVES and not _same_definition(PRIMITIVES[name], forward):
-        raise ValueError(f"defprim: a different primitive named '{name}' already exists")
-    PRIMITIVES[name] = Primitive(name, forward, vjp, reads_inputs)
+    old, prim = PRIMITIVES.get(name), Primitive(name, forward, vjp, reads_inputs)
+    if old is not None:
+        if _definition(old.forward) != _definition(forward):
+            raise ValueError(f"defprim: a different primitive named '{name}' already exists; choose another name")
+        if old.vjp is not old.plain_vjp: prim.vjp = old.vjp   # the same one again: keep a faster VJP (04c) installed
+    PRIMITIVES[name] = prim
 
-def _same_definition(prim, forward) -> bool:
-    "Is this the same primitive defined again (a cell re-run, a module imported after its notebook)? Its forward says."
-    qual = lambda f: getattr(f, '__qualname__', f)
-    return qual(prim.forward) == qual(forward)   # (the VJP may differ: fixed, or replaced by a faster one in 04c)
+def _definition(f):
+    "What identifies a function: its arguments and the syntax of its body (a lambda's too, comments ignored); a ufunc: itself."
+    code = getattr(f, '__code__', None)
+    if code is None: return f
+    body = _body_source(code)
+    if body is None: return code.co_code, code.co_consts, code.co_names     # no source: compare the compiled code
+    try: body = ast.dump(ast.parse(textwrap.dedent(body)))
+    except SyntaxError: pass
+    return code.co_varnames[:code.co_argcount + code.co_kwonlyargcount], body
+
+def _body_source(code):
+    "The source text of a function's body, from the positions of its instructions (None if the source is unknown)."
+    spans = [i.positions for i in dis.get_instructions(code)]
+    spans = [p for p in spans if None not in p and (p.lineno, p.col_offset) != (p.end_lineno, p.end_col_offset)]
+    lines = [l.encode() for l in linecache.getlines(code.co_filename)]      # (the columns count bytes)
+    if not spans or not lines: return None
+    first, last = min(spans, key=lambda p: (p.lineno, p.col_offset)), max(spans, key=lambda p: (p.end_lineno, p.end_col_offset))
+    text = b''.join(lines[first.lineno - 1:last.end_lineno])
+    end = len(text) - len(lines[last.end_lineno - 1]) + last.end_col_offset
+    return (b' ' * first.col_offset + text[first.col_offset:end]).decode()   # indented as in the file, for dedent
 
 # %% ../nbs/04a_engine.ipynb #89d97fa3
 def _constant(x, dtype) -> np.ndarray:
@@ -298,7 +379,7 @@ def apply(prim,      # a Primitive or the name of one in PRIMITIVES
     if _state.anomaly: _check_finite(prim, out, inputs)
     t = object.__new__(cls)                      # every slot is set below (as `_init` does, inlined: the hot path)
     t.array, t.grad, t.name, t._users, t._writeable = out, None, None, 0, True
-    record = needs_grad and _state.grad_enabled
+    record = needs_grad and _state.grad_enabled and out.dtype.kind in 'fc'   # integers and booleans: no gradient
     if record:   # remember how t was computed; hold the leaves it reads read-only
         t.requires_grad, t.op, t.parents, t._prim, t._params, t._hold = True, prim.name, inputs, prim, params, _hold(prim, inputs)
     else:
@@ -460,7 +541,7 @@ def broadcast_to(x, shape) -> Tensor:
 defprim('astype', lambda x, dtype: x.astype(dtype), lambda g, out, x, dtype: (astype(g, x.dtype),), reads_inputs=False)
 
 def astype(x, dtype) -> Tensor:
-    "`x` converted to `dtype` (the cotangent is converted back)."
+    "`x` converted to `dtype` (the cotangent is converted back; to an integer or bool dtype, the gradient stops)."
     return x if np.dtype(dtype) == _data(x).dtype else apply('astype', x, dtype=np.dtype(dtype))
 
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
@@ -488,8 +569,9 @@ def transpose(x, axes=None) -> Tensor:
     return apply('transpose', x, axes=axes)
 
 def swapaxes(x, axis1: int, axis2: int) -> Tensor:
-    "Exchange two axes of `x`."
-    axes = list(range(_ndim(x)))
+    "Exchange two axes of `x` (checked as numpy checks them)."
+    axes, check = list(range(_ndim(x))), np.lib.array_utils.normalize_axis_index
+    axis1, axis2 = check(axis1, len(axes), 'swapaxes: axis1'), check(axis2, len(axes), 'swapaxes: axis2')
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes)
 
@@ -529,6 +611,10 @@ def matmul(a, b) -> Tensor:
 def reduce_max(x, axis=None, keepdims: bool = False) -> Tensor:
     "Largest value over `axis` (the primitive is added in 04b)."
     return apply('max', x, axis=_norm_axis(axis, _ndim(x)), keepdims=keepdims)
+
+def reduce_min(x, axis=None, keepdims: bool = False) -> Tensor:
+    "Smallest value over `axis` (its own primitive, added in 04b: -max(-x) would overflow for unsigned integers)."
+    return apply('min', x, axis=_norm_axis(axis, _ndim(x)), keepdims=keepdims)
 
 def absolute(x) -> Tensor:
     "|x|, as x * sign(x) with the sign held constant: the gradient at exactly 0 is 0."
@@ -582,9 +668,8 @@ def _vjp(node, g) -> tuple:
     prim, params, state = node._prim, node._params, _state
     if state.vjp_trace is not None: state.vjp_trace.add(prim.name)
     if state.anomaly: state.backward_op = prim.name      # (named by anomaly messages)
-    cots = prim.vjp(g, node, *node.parents, **params) if params else prim.vjp(g, node, *node.parents)
-    state.backward_op = None
-    return cots
+    try: return prim.vjp(g, node, *node.parents, **params) if params else prim.vjp(g, node, *node.parents)
+    finally: state.backward_op = None                  # (also when the VJP raises)
 
 def _released_error(node):
     return RuntimeError(f"the graph behind this '{node.op}' node was already freed by an earlier backward()/grad(); "

@@ -5,12 +5,27 @@
 # %% ../nbs/04c_fast.ipynb #d0f91dd6
 from __future__ import annotations
 import numpy as np
+from collections.abc import Callable
 from .engine import PRIMITIVES, Tensor, apply, defprim, is_grad_enabled, reshape, _leaf, _matmul_vjp
-from .tensor import _cross_entropy_vjp
-# (the package's __init__ imports this module after scratchgrad.tensor: every primitive of 04a and 04b is in the table)
 
 # %% auto #0
-__all__ = ['matmul_vjp', 'cross_entropy_vjp']
+__all__ = ['FASTER', 'register_faster_vjp', 'use_faster_vjp', 'use_faster_vjps', 'matmul_vjp', 'cross_entropy_vjp']
+
+# %% ../nbs/04c_fast.ipynb #6e51c6bd
+FASTER: dict[str, Callable] = {}   # primitive name -> its faster VJP (this chapter registers them)
+
+def register_faster_vjp(name: str, vjp: Callable) -> None:
+    "Record `vjp` as a faster VJP of the primitive `name`; `use_faster_vjps` installs it."
+    FASTER[name] = vjp
+
+def use_faster_vjp(name: str, on: bool = True) -> None:
+    "Run the faster VJP of primitive `name` (on) or its plain one from `defprim` (off)."
+    prim = PRIMITIVES[name]
+    prim.vjp = FASTER[name] if on else prim.plain_vjp
+
+def use_faster_vjps(on: bool = True) -> None:
+    "Run every faster VJP registered here (on), or every primitive's plain one (off). `import scratchgrad` turns them on."
+    for name in (FASTER if on else PRIMITIVES): use_faster_vjp(name, on)
 
 # %% ../nbs/04c_fast.ipynb #7ed52298
 def _matmul_nt_fwd(a, b): return a @ b.T
@@ -34,18 +49,18 @@ def matmul_vjp(g: Tensor, out: Tensor, a: Tensor, b: Tensor) -> tuple:
     return (apply('matmul_nt', g, b) if a.requires_grad else None,
             apply('matmul_tn', a, g) if b.requires_grad else None)
 
-PRIMITIVES['matmul'].vjp = matmul_vjp
+register_faster_vjp('matmul', matmul_vjp)
 
 # %% ../nbs/04c_fast.ipynb #c3e0a1f2
 def cross_entropy_vjp(g: Tensor, out: Tensor, z: Tensor, y: Tensor,
                       reduction: str, saved: dict) -> tuple:
     "The VJP from the log-probabilities the forward kept (chapter 04b's when the pass is recorded)."
     if is_grad_enabled():                               # create_graph=True: stay differentiable in z
-        return _cross_entropy_vjp(g, out, z, y, reduction, saved)
+        return PRIMITIVES['cross_entropy'].plain_vjp(g, out, z, y, reduction, saved)
     d = np.exp(saved['log_softmax'])                    # softmax(z), a constant array
     d[np.arange(len(d)), y.array] -= 1                  # minus onehot(y)
     if reduction == 'none': g = reshape(g, (-1, 1))     # one cotangent per row
     elif reduction == 'mean' and len(d): d *= 1 / len(d)
     return _leaf(d) * g, None
 
-PRIMITIVES['cross_entropy'].vjp = cross_entropy_vjp
+register_faster_vjp('cross_entropy', cross_entropy_vjp)

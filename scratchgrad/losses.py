@@ -5,7 +5,7 @@
 # %% ../nbs/05c_losses.ipynb #7c015cce
 from __future__ import annotations
 import numpy as np
-from .tensor import Tensor, cross_entropy, binary_cross_entropy_with_logits, softplus
+from .tensor import Tensor, astype, cross_entropy, binary_cross_entropy_with_logits, softplus
 from .tensor import _as_tensor, _labels, _reduce, _match_target
 _all_ = ['cross_entropy', 'binary_cross_entropy_with_logits', 'softplus']
 
@@ -16,6 +16,6 @@ __all__ = ['mse', 'cross_entropy', 'binary_cross_entropy_with_logits', 'softplus
 def mse(pred, target, reduction: str = 'mean') -> Tensor:
     "Mean squared error between `pred` and `target` of the same shape."
     p = _as_tensor(pred)
-    t = _match_target('mse', p, _labels(target))
-    d = p - t.astype(p.dtype)
+    t = _match_target('mse', p, target)          # a target that requires a gradient gets one, as in PyTorch
+    d = p - astype(t, p.dtype)
     return _reduce('mse', d * d, reduction)

@@ -10,18 +10,18 @@ from .engine import *
 _all_ = ['PRIMITIVES', 'set_grad_enabled', 'no_grad', 'enable_grad', 'is_grad_enabled', 'Operators', 'Tensor', 'Primitive',
          'defprim', 'apply', 'unbroadcast', 'add', 'neg', 'sub', 'mul', 'div', 'exp', 'log', 'relu', 'power', 'sqrt',
          'reduce_sum', 'reshape', 'broadcast_to', 'astype', 'mean', 'transpose', 'swapaxes', 'matmul', 'reduce_max',
-         'absolute', 'toposort', 'backward', 'grad']   # `from scratchgrad.tensor import *` gives the engine's names too
+         'reduce_min', 'absolute', 'toposort', 'backward', 'grad']   # `from scratchgrad.tensor import *` gives the engine's names too
 from .engine import (_state, _ndim, _shape, _Switch, _leaf, _data, _norm_axis, _keepdims_shape, _plain_index, _lift, _NO_PARAMS,
                      _TensorFunctions)
 
 # %% auto #0
 __all__ = ['GRADCHECKED', 'gradcheck', 'sigmoid', 'softplus', 'log_sigmoid', 'tanh', 'sin', 'cos', 'where', 'maximum', 'minimum',
-           'reduce_min', 'clip', 'getitem', 'identity', 'concatenate', 'expand_dims', 'stack', 'logsumexp',
-           'log_softmax', 'softmax', 'cross_entropy', 'binary_cross_entropy_with_logits', 'detect_anomaly',
-           'PRIMITIVES', 'set_grad_enabled', 'no_grad', 'enable_grad', 'is_grad_enabled', 'Operators', 'Tensor',
-           'Primitive', 'defprim', 'apply', 'unbroadcast', 'add', 'neg', 'sub', 'mul', 'div', 'exp', 'log', 'relu',
-           'power', 'sqrt', 'reduce_sum', 'reshape', 'broadcast_to', 'astype', 'mean', 'transpose', 'swapaxes',
-           'matmul', 'reduce_max', 'absolute', 'toposort', 'backward', 'grad']
+           'clip', 'getitem', 'identity', 'concatenate', 'expand_dims', 'stack', 'logsumexp', 'log_softmax', 'softmax',
+           'cross_entropy', 'binary_cross_entropy_with_logits', 'detect_anomaly', 'PRIMITIVES', 'set_grad_enabled',
+           'no_grad', 'enable_grad', 'is_grad_enabled', 'Operators', 'Tensor', 'Primitive', 'defprim', 'apply',
+           'unbroadcast', 'add', 'neg', 'sub', 'mul', 'div', 'exp', 'log', 'relu', 'power', 'sqrt', 'reduce_sum',
+           'reshape', 'broadcast_to', 'astype', 'mean', 'transpose', 'swapaxes', 'matmul', 'reduce_max', 'reduce_min',
+           'absolute', 'toposort', 'backward', 'grad']
 
 # %% ../nbs/04b_tensor.ipynb #4dfb2cc7
 GRADCHECKED: set = set()   # names of the primitives whose VJP ran inside a gradcheck that passed
@@ -79,7 +79,7 @@ def _sigmoid_fwd(x):
 
 defprim('sigmoid', _sigmoid_fwd, lambda g, out, x: (g * out * (1 - out),), reads_inputs=False)   # reads the output
 defprim('softplus', lambda x: np.logaddexp(0, x), lambda g, out, x: (g * sigmoid(x),))
-defprim('tanh', np.tanh, lambda g, out, x: (g - (g * out) * out,), reads_inputs=False)   # g (1 - out^2), see 04c
+defprim('tanh', np.tanh, lambda g, out, x: (g * (1 - out * out),), reads_inputs=False)   # reads the output
 
 def sigmoid(x) -> Tensor:
     "1 / (1 + exp(-x)) elementwise, accurate to a few ulps for every x."
@@ -116,19 +116,24 @@ def _where_vjp(g, out, cond, a, b):
             unbroadcast(where(cond.array, g, zero), a.shape) if a.requires_grad else None,
             unbroadcast(where(cond.array, zero, g), b.shape) if b.requires_grad else None)
 
-def _maximum_vjp(g, out, a, b):
-    share = ((a.array > b.array) + 0.5 * (a.array == b.array)).astype(g.dtype)   # a's share: 1, 1/2 at ties, or 0
-    return (unbroadcast(g * share, a.shape) if a.requires_grad else None,
-            unbroadcast(g * (1 - share), b.shape) if b.requires_grad else None)
+def _pick_vjp(wins):
+    "The VJP of a choice between `a` and `b` (maximum: wins = np.greater; minimum: np.less)."
+    def vjp(g, out, a, b):
+        share = (wins(a.array, b.array) + 0.5 * (a.array == b.array)).astype(g.dtype)   # a's share: 1, 1/2 at ties, 0
+        return (unbroadcast(g * share, a.shape) if a.requires_grad else None,
+                unbroadcast(g * (1 - share), b.shape) if b.requires_grad else None)
+    return vjp
 
-def _max_vjp(g, out, x, axis=None, keepdims=False):
+def _max_vjp(g, out, x, axis=None, keepdims=False):   # (also min's: the hits are the entries equal to the result)
     kshape = _keepdims_shape(x.shape, axis)
     hits = x.array == out.array.reshape(kshape)
     return (reshape(g, kshape) * (hits / hits.sum(axis=axis, keepdims=True)).astype(g.dtype),)
 
 defprim('where', np.where, _where_vjp)
-defprim('maximum', np.maximum, _maximum_vjp)
+defprim('maximum', np.maximum, _pick_vjp(np.greater))
+defprim('minimum', np.minimum, _pick_vjp(np.less))
 defprim('max', lambda x, axis=None, keepdims=False: np.maximum.reduce(x, axis=axis, keepdims=keepdims), _max_vjp)
+defprim('min', lambda x, axis=None, keepdims=False: np.minimum.reduce(x, axis=axis, keepdims=keepdims), _max_vjp)
 
 # %% ../nbs/04b_tensor.ipynb #b9fa4b82
 def where(cond, a, b) -> Tensor:
@@ -140,12 +145,8 @@ def maximum(a, b) -> Tensor:
     return apply('maximum', a, b)
 
 def minimum(a, b) -> Tensor:
-    "Elementwise smaller of `a` and `b`, as -maximum(-a, -b)."
-    return -maximum(neg(a), neg(b))
-
-def reduce_min(x, axis=None, keepdims: bool = False) -> Tensor:
-    "Smallest value over `axis`, as -max(-x)."
-    return -reduce_max(neg(x), axis, keepdims)
+    "Elementwise smaller of `a` and `b`; at ties each gets half the gradient."
+    return apply('minimum', a, b)
 
 def clip(x, low, high) -> Tensor:
     "`x` limited to [low, high], as minimum(maximum(x, low), high)."
@@ -169,7 +170,7 @@ def _scatter_add_fwd(g, index, shape):
 defprim('scatter_add', _scatter_add_fwd, lambda g, out, y, index, shape: (getitem(g, index),), reads_inputs=False)
 defprim('getitem', lambda x, index: x[index],
         lambda g, out, x, index: (apply('scatter_add', g, index=index, shape=x.shape),), reads_inputs=False)
-defprim('identity', lambda x: x, lambda g, out, x: (g,), reads_inputs=False)
+defprim('identity', lambda x: x.view(), lambda g, out, x: (g,), reads_inputs=False)   # a view: see 04a's `_hold`
 
 def getitem(x, index) -> Tensor:
     "`x[index]` for ints, slices, None, ..., integer arrays and boolean masks."
@@ -212,19 +213,30 @@ def stack(tensors, axis: int = 0) -> Tensor:
     return concatenate([expand_dims(t, axis) for t in ts], axis=axis)
 
 # %% ../nbs/04b_tensor.ipynb #72217275
+def _finite_max(x, axis):
+    "The largest entry over `axis` (kept), or 0 where it is not finite (a row of -inf, or an empty axis)."
+    m = np.maximum.reduce(x, axis=axis, keepdims=True, initial=-np.inf)
+    return np.where(np.isfinite(m), m, 0)       # don't subtract -inf from -inf
+
+def _log_sum_exp(shifted, axis):
+    "log(sum(exp(shifted))) over `axis` (kept): -inf, without a warning, for a row of -inf or an empty axis."
+    with np.errstate(divide='ignore'): return np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
+
 def _logsumexp_fwd(x, axis=None, keepdims=False):
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)            # rows of -inf (or inf): don't subtract inf from inf
-    s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    m = _finite_max(x, axis)
+    s = _log_sum_exp(x - m, axis) + m
     return s if keepdims else np.reshape(s, [n for i, n in enumerate(s.shape) if axis is not None and i not in axis])
 
 def _logsumexp_vjp(g, out, x, axis=None, keepdims=False):
     kshape = _keepdims_shape(x.shape, axis)
-    return (reshape(g, kshape) * exp(x - reshape(out, kshape)),)   # g * softmax(x)
+    lse = reshape(out, kshape)
+    lse = where(np.isfinite(lse.array), lse, 0.0)     # a row of -inf has probabilities 0 (not -inf - -inf = NaN)
+    return (reshape(g, kshape) * exp(x - lse),)        # g * softmax(x)
 
 def _log_softmax_fwd(x, axis=-1):
-    shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)     # the largest entry becomes 0: exp can't overflow
-    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = x - _finite_max(x, axis)                 # the largest entry becomes 0: exp can't overflow
+    lse = _log_sum_exp(shifted, axis)
+    return shifted - np.where(lse == -np.inf, 0, lse)  # a row of -inf stays -inf (probability 0), not NaN
 
 defprim('logsumexp', _logsumexp_fwd, _logsumexp_vjp)
 defprim('log_softmax', _log_softmax_fwd, lambda g, out, x, axis=-1: (g - exp(out) * g.sum(axis=axis, keepdims=True),),
@@ -306,10 +318,11 @@ def cross_entropy(logits, target, reduction: str = 'mean') -> Tensor:
     return apply('cross_entropy', z, y, reduction=reduction, saved={})   # a fresh dict per call: see the forward
 
 # %% ../nbs/04b_tensor.ipynb #e5364ff9
-def _match_target(op: str, z: Tensor, t: np.ndarray) -> np.ndarray:
-    "`t` shaped like `z` (accepting (batch,) targets for (batch, 1) outputs), or a clear error."
+def _match_target(op: str, z: Tensor, target) -> Tensor:
+    "`target` as a Tensor shaped like `z` ((batch,) fits (batch, 1)), or a clear error; one that needs a gradient gets it."
+    t = target if isinstance(target, Tensor) else _leaf(np.asarray(target))
     if t.shape == z.shape: return t
-    if z.ndim == 2 and z.shape[1] == 1 and t.shape == (z.shape[0],): return t.reshape(z.shape)
+    if z.ndim == 2 and z.shape[1] == 1 and t.shape == (z.shape[0],): return reshape(t, z.shape)
     raise ValueError(f"{op}: predictions of shape {tuple(z.shape)} and targets of shape {t.shape} do not match; "
                      "they must have the same shape (broadcasting them is almost always a bug)")
 
@@ -317,11 +330,12 @@ def binary_cross_entropy_with_logits(logits, target, reduction: str = 'mean') ->
     "Binary cross-entropy of probabilities sigmoid(`logits`) against targets in [0, 1], stable for any logit."
     op = 'binary_cross_entropy_with_logits'
     z = _as_tensor(logits)
-    t = _match_target(op, z, _labels(target))
-    if t.dtype.kind not in 'biuf' or t.size and (t.min() < 0 or t.max() > 1):
+    t = _match_target(op, z, target)
+    v = t.array
+    if v.dtype.kind not in 'biuf' or v.size and (v.min() < 0 or v.max() > 1):
         raise ValueError(f"{op}: targets must be numbers in [0, 1] (labels 0/1 or probabilities), "
-                         f"found values in [{t.min()}, {t.max()}]; for integer classes 0..C-1 use cross_entropy")
-    return _reduce(op, softplus(z) - z * t.astype(z.dtype), reduction)
+                         f"found values in [{v.min()}, {v.max()}]; for integer classes 0..C-1 use cross_entropy")
+    return _reduce(op, softplus(z) - z * astype(t, z.dtype), reduction)
 
 # %% ../nbs/04b_tensor.ipynb #3779b044
 class detect_anomaly(_Switch):

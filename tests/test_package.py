@@ -76,3 +76,29 @@ def test_release_workflow_publishes_on_version_tags_with_trusted_publishing():
     assert 'python -m build' in wf and 'pypa/gh-action-pypi-publish@release/v1' in wf
     assert re.search(r'permissions:\s*\n\s*id-token: write', wf), 'trusted publishing needs id-token: write'
     assert 'password:' not in wf and 'secrets.' not in wf, 'trusted publishing uses no stored token'
+
+
+def test_metadata_names_the_documentation_and_a_real_contact(wheel):
+    with zipfile.ZipFile(wheel) as z:
+        meta = z.read(next(n for n in z.namelist() if n.endswith('METADATA'))).decode()
+    urls = dict(l.split(':', 1)[1].strip().split(', ', 1) for l in meta.splitlines() if l.startswith('Project-URL:'))
+    assert urls['Documentation'].startswith('https://') and urls['Issues'].endswith('/issues'), urls
+    assert '.invalid' not in meta
+    assert any(l.startswith('Provides-Extra: examples') for l in meta.splitlines())
+
+
+def test_the_readme_pip_path_runs_the_twenty_line_example_in_a_fresh_venv(wheel, tmp_path):
+    "The README's install with the `examples` extra, then the README's example (examples/train_digits.py), as a pip user."
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    example = (ROOT / 'examples' / 'train_digits.py').read_text(encoding='utf-8')
+    assert example.strip() in readme and 'scratchgrad[examples]' in readme
+    venv.create(tmp_path / 'env', with_pip=True)
+    py = tmp_path / 'env' / 'bin' / 'python'
+    r = subprocess.run([str(py), '-m', 'pip', 'install', '-q', f'{wheel}[examples]'], capture_output=True, text=True)
+    if r.returncode != 0 and 'Could not find a version' in r.stderr + r.stdout:
+        pytest.skip(f'the package index is unreachable: {r.stderr.strip()[-300:]}')
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = subprocess.run([str(py), str(ROOT / 'examples' / 'train_digits.py')], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert 'test error after 10 epochs' in out.stdout and "tanh'(0.5) = 0.786448" in out.stdout, out.stdout

@@ -1,6 +1,10 @@
-"""Execute notebooks in-process and store their outputs (no Jupyter kernel needed).
+"""Execute notebooks, each in a process of its own, and store their outputs (no Jupyter kernel needed).
 
 Usage: python tools/run_nbs.py [--force] [nbs/00_variable.ipynb ...]   (default: every notebook in nbs/)
+       python tools/run_nbs.py --check [nbs/...]   (run each into a temporary copy; compare with the stored outputs)
+
+Each notebook runs in a fresh Python process, as a reader's kernel would: nothing defined or registered by one notebook
+(a primitive added in an exercise, a switched setting) can leak into the outputs of another.
 
 A notebook is skipped when its cell sources and the package's code are unchanged since its outputs were stored: each run
 writes that fingerprint into the notebook's own metadata (`scratchgrad.run_key`, kept by nbdev_clean through settings.ini's
@@ -11,7 +15,7 @@ The skip rules are nbdev_test's: cells tagged `#| eval: false` and `nbdev_export
 Unlike nbdev_test, `IN_TEST` is *not* set, so notebooks show their full demos, and `#| slow` cells run too.
 Refuses to run without Graphviz's `dot`: a graph cell would otherwise store a traceback instead of its SVG.
 """
-import hashlib, os, shutil, sys, time
+import hashlib, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 from execnb.nbio import read_nb, write_nb
@@ -45,38 +49,89 @@ def stored_key(nb) -> str | None:
     return nb.metadata.get('scratchgrad', {}).get('run_key')
 
 
-def run_nb(fn: Path) -> float:
-    "Run notebook `fn` top to bottom, write it back with fresh outputs and its fingerprint; return the seconds taken."
+def run_nb(fn: Path, out: Path) -> float:
+    "Run notebook `fn` top to bottom, write it to `out` with fresh outputs and its fingerprint; return the seconds taken."
     nb = read_nb(fn)
     shell = CaptureShell(fn)
     t0 = time.time()
     with working_directory(fn.parent):
         shell.run_all(nb, exc_stop=True, preproc=_skip)
     nb.metadata['scratchgrad'] = {'run_key': source_key(nb)}
-    write_nb(nb, fn)
+    write_nb(nb, out)
     return time.time() - t0
 
 
+def run_in_own_process(fn: Path, out: Path | None = None):
+    "Run notebook `fn` in a fresh Python process; store the result in `fn` itself, or in `out`."
+    cmd = [sys.executable, __file__, '--one', str(fn)] + ([str(out)] if out else [])
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+
+
+VOLATILE = '# (output varies from run to run)'   # a cell with this line: timings; its text is not compared
+
+
+def _text(t) -> str: return ''.join(t) if isinstance(t, list) else t
+
+
+def comparable(nb) -> list:
+    "Per code cell: the text of its outputs (plain text and streams), and the kinds of its rich outputs."
+    cells = []
+    for c in nb.cells:
+        if c.cell_type != 'code' or _skip(c): continue
+        if VOLATILE in c.source: cells.append('(volatile)'); continue
+        parts = []
+        for o in c.get('outputs', []):
+            if o.get('output_type') == 'stream': parts.append(_text(o.get('text', '')))
+            elif 'data' in o: parts.append(_text(o['data'].get('text/plain', '')) if set(o['data']) == {'text/plain'}
+                                           else ' '.join(sorted(o['data'])))
+        cells.append(''.join(parts))
+    return cells
+
+
+def check(fns) -> int:
+    "Run each notebook in its own process into a temporary copy; report cells whose outputs differ from the stored ones."
+    bad = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for fn in fns:
+            out = Path(tmp) / fn.name
+            r = run_in_own_process(fn, out)
+            if r.returncode: print(f'check: {fn.name} raised:\n{r.stderr[-2000:]}'); bad += 1; continue
+            old, new = comparable(read_nb(fn)), comparable(read_nb(out))
+            diff = [i for i, (a, b) in enumerate(zip(old, new)) if a != b] + ([-1] if len(old) != len(new) else [])
+            if diff:
+                bad += 1
+                print(f'check: {fn.name}: code cells {diff} differ from a fresh run in their own process; first:')
+                i = diff[0] if diff[0] >= 0 else 0
+                print(f'  stored: {old[i][:300]!r}\n  fresh:  {new[i][:300]!r}')
+            else: print(f'check: {fn.name}: stored outputs equal a fresh run')
+    return bad
+
+
 def main(args):
-    paths = [a for a in args if a != '--force']
-    force = '--force' in args or bool(paths)
     if shutil.which('dot') is None:
         sys.exit("run_nbs: Graphviz's `dot` binary is missing, so graph outputs would be stored as tracebacks.\n"
                  "Install it first: `sudo apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz` (macOS).")
     os.environ.pop('IN_TEST', None)
-    sys.path.insert(0, str(ROOT))
+    if args[:1] == ['--one']:                      # (the child process: run one notebook, store its outputs)
+        sys.path.insert(0, str(ROOT))
+        fn = Path(args[1]).resolve()
+        dt = run_nb(fn, Path(args[2]) if len(args) > 2 else fn)
+        return print(f'{dt:.1f}s')
+    paths = [a for a in args if not a.startswith('--')]
     fns = [Path(p).resolve() for p in paths] or sorted((ROOT / 'nbs').glob('*.ipynb'))
+    if '--check' in args: sys.exit(1 if check(fns) else 0)
+    force = '--force' in args or bool(paths)
     kept = []
     for fn in fns:
         nb = read_nb(fn)
         if not force and stored_key(nb) == source_key(nb):
             kept.append(fn.name); continue
         print(f'running {fn.name} ...', end=' ', flush=True)
-        try: dt = run_nb(fn)
-        except Exception as e:
+        r = run_in_own_process(fn)
+        if r.returncode:
             print('FAILED')
-            sys.exit(f'run_nbs: {fn.name} raised {type(e).__name__}: {e}')
-        print(f'{dt:.1f}s')
+            sys.exit(f'run_nbs: {fn.name} raised:\n{r.stderr[-3000:]}')
+        print(r.stdout.strip().splitlines()[-1])
     if kept: print(f'run_nbs: {len(kept)} notebook(s) unchanged since their outputs were stored, not re-run')
 
 

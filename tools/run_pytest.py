@@ -1,6 +1,6 @@
 """Run pytest on tests/ and end with one plain summary line, `N passed, N failed[, N skipped]`.
 
-`--notebooks K` adds K passed notebooks (nbdev_test ran them just before and prints only `Success.`).
+`--notebooks K` adds K passed notebooks (tools/run_nbtests.py ran them just before). `-rs` lists why tests were skipped.
 pytest's exit code 5 ("no tests collected") counts as a failure: a test run that runs nothing proves nothing.
 """
 import argparse, subprocess, sys, tempfile, xml.etree.ElementTree as ET
@@ -11,7 +11,7 @@ ap = argparse.ArgumentParser(); ap.add_argument('--notebooks', type=int, default
 a, rest = ap.parse_known_args()
 with tempfile.TemporaryDirectory() as tmp:
     xml = Path(tmp) / 'junit.xml'
-    rc = subprocess.run([sys.executable, '-m', 'pytest', 'tests', '-q', f'--junitxml={xml}', *rest], cwd=ROOT).returncode
+    rc = subprocess.run([sys.executable, '-m', 'pytest', 'tests', '-q', '-rs', f'--junitxml={xml}', *rest], cwd=ROOT).returncode
     counts = dict(tests=0, failures=0, errors=0, skipped=0)
     if xml.exists():
         for suite in ET.parse(xml).getroot().iter('testsuite'):
