@@ -253,9 +253,9 @@ def maximum(x, y, **options) -> 'Box | np.ndarray | Tensor':
     return _call2('maximum', x, y)
 
 def minimum(x, y, **options) -> 'Box | np.ndarray | Tensor':
-    "Elementwise smaller of x and y, as -maximum(-x, -y)."
+    "Elementwise smaller of x and y; at a tie each side gets half of the gradient."
     if options: _check_options('minimum', options)
-    return _composite(T.minimum, x, y)
+    return _call2('minimum', x, y)
 
 def clip(x, a_min=None, a_max=None, **options) -> 'Box | np.ndarray | Tensor':
     "x limited to [a_min, a_max] (numpy's names; min=/max= too); a bound of None leaves that side open, as in numpy."
@@ -302,9 +302,9 @@ def max(x, axis=None, *, keepdims=False, **options) -> 'Box | np.ndarray | Tenso
     return _call1('max', x, axis=_axes(x, axis), keepdims=keepdims)
 
 def min(x, axis=None, *, keepdims=False, **options) -> 'Box | np.ndarray | Tensor':
-    "Smallest entry over `axis`, as -max(-x)."
+    "Smallest entry over `axis`; tied minima share the gradient equally."
     if options: _check_options('min', options)
-    return _composite(T.reduce_min, x, axis=axis, keepdims=keepdims)
+    return _call1('min', x, axis=_axes(x, axis), keepdims=keepdims)
 
 def var(x, axis=None, *, keepdims=False, ddof=0, **options) -> 'Box | np.ndarray | Tensor':
     "Variance over `axis`: the summed squared deviation from the mean over (count - ddof), as numpy computes it."
