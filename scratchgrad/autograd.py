@@ -26,14 +26,17 @@ def _describe(x):
     if isinstance(x, Tensor): return 'a scratchgrad Tensor', 'The functional API works on numpy values: pass x.array.'
     return f'{type(x).__name__} ({x!r:.40})', 'Only floats and float arrays can be differentiated.'
 
+def _check_argument(x, k, opname):
+    "Raise a TypeError naming argument `k` unless it can be differentiated: a float, a float array or a box."
+    if type(x) is Box or isinstance(x, (float, np.floating)) or (isinstance(x, np.ndarray) and x.dtype.kind == 'f'): return
+    what, hint = _describe(x)
+    raise TypeError(f'{opname}: cannot differentiate with respect to positional argument {k}, which is {what}. {hint}')
+
 def _fresh_node(x, k, level, opname):
     "A new graph node holding argument `k`: a leaf for a plain float value, an identity node for an outer box."
+    _check_argument(x, k, opname)
     if type(x) is Box: node = apply('identity', x.tensor)   # same value, new node, child of the outer trace's node
-    elif isinstance(x, (float, np.floating)) or (isinstance(x, np.ndarray) and x.dtype.kind == 'f'):
-        node = Tensor(x, requires_grad=True)                # a copy: f cannot change the caller's array
-    else:
-        what, hint = _describe(x)
-        raise TypeError(f'{opname}: cannot differentiate with respect to positional argument {k}, which is {what}. {hint}')
+    else: node = Tensor(x, requires_grad=True)              # a copy: f cannot change the caller's array
     node.name = f'arg {k} (level {level})'                 # shown by draw_graph
     return node
 
@@ -102,13 +105,24 @@ def _leave(node, level):
     a = node.array
     return a[()] if a.ndim == 0 else a      # a 0-d result becomes a numpy scalar, as numpy does
 
+def _dtype(arg) -> np.dtype:
+    "The dtype of a differentiated argument: a box's, an array's, a numpy scalar's; float64 for a Python float."
+    return arg.dtype if isinstance(arg, (Box, np.ndarray, np.generic)) else np.dtype(np.float64)
+
+def _with_dtype(a, dtype):
+    "`a` (plain numpy, or a box of an enclosing trace) in `dtype`; a plain 0-d result becomes a numpy scalar."
+    if type(a) is Box: return snp.astype(a, dtype)
+    a = np.asarray(a, dtype=dtype)
+    return a[()] if a.ndim == 0 else a
+
+def _like_arg(a, arg):
+    "A derivative with respect to `arg`: in its dtype, and an array (0-d included) when `arg` is an array."
+    a = _with_dtype(a, _dtype(arg))
+    return np.asarray(a) if isinstance(arg, np.ndarray) and type(a) is not Box else a
+
 def _leave_grad(g, level, arg):
-    "Gradient node `g` (None: zero) handed out of the trace, with the type and shape of the argument `arg`."
-    if g is not None and level > 1 and g.requires_grad: return Box(g, level - 1)
-    value = arg.value if type(arg) is Box else arg
-    a = np.zeros(np.shape(value)) if g is None else g.array
-    if isinstance(value, np.ndarray): return a.astype(value.dtype, copy=False)   # array for an array
-    return type(value)(a)                                                         # float for a float
+    "Gradient node `g` (None: zero) handed out of the trace, with the dtype, shape and kind of the argument `arg`."
+    return _like_arg(np.zeros(_shape(arg)) if g is None else _leave(g, level), arg)
 
 def _leave_value(out, level):
     "`f`'s output handed out of the trace (a box of another trace, or a constant, passes unchanged)."
@@ -160,9 +174,8 @@ def _jacobian_rows(node, boxes, level, out_shape):
     return rows
 
 def _assemble(pieces, axis, shape):
-    "Stack the rows (axis 0) or columns (axis -1) of a Jacobian and give it `shape` (a number for shape ())."
-    J = snp.reshape(snp.stack(pieces, axis=axis), shape)
-    return J[()] if isinstance(J, np.ndarray) and J.ndim == 0 else J
+    "Stack the rows (axis 0) or columns (axis -1) of a Jacobian and give it `shape`."
+    return snp.reshape(snp.stack(pieces, axis=axis), shape)
 
 def _is_empty(shape) -> bool: return 0 in shape
 
@@ -183,6 +196,7 @@ def jacobian(f: Callable, argnum: int | tuple = 0, mode: str = 'reverse') -> Cal
             jacs = [_assemble(rows, 0, s) for rows, s in zip(_jacobian_rows(node, boxes, level, out_shape), shapes)]
         else:
             jacs = [_assemble(cols, -1, s) for cols, s in zip(_jacobian_columns(node, boxes, level), shapes)]
+        jacs = [_like_arg(J, args[k]) for J, k in zip(jacs, nums)]   # the argument's dtype, in either mode
         return jacs[0] if type(argnum) is not tuple else tuple(jacs)
     return _name(jacobian_f, 'jacobian', f, nums, 'Jacobian')
 
@@ -191,7 +205,9 @@ def hessian(f: Callable, argnum: int = 0) -> Callable:
     if type(argnum) is tuple: raise TypeError('hessian: argnum must be a single int (a tuple would give a block matrix)')
     nums = _argnums(argnum, 'hessian')
     hess = jacobian(grad(f, argnum), argnum)
-    def hessian_f(*args, **kwargs): return hess(*args, **kwargs)
+    def hessian_f(*args, **kwargs):
+        if argnum < len(args): _check_argument(args[argnum], argnum, hessian_f.__name__)   # name hessian, not its parts
+        return hess(*args, **kwargs)
     return _name(hessian_f, 'hessian', f, nums, 'Hessian')
 
 # %% ../nbs/06b_autograd.ipynb #e83a0cc1
@@ -210,6 +226,7 @@ def hvp(f: Callable, argnum: int = 0) -> Callable:
     def hvp_f(*args, **kwargs):
         _check_vector_given(hvp_f.__name__, args, argnum, 'v')
         *args, v = args
+        if argnum < len(args): _check_argument(args[argnum], argnum, hvp_f.__name__)
         if argnum < len(args) and _shape(v) != _shape(args[argnum]):
             raise ValueError(f'{hvp_f.__name__}: the vector v has shape {_shape(v)} but argument {argnum} has shape '
                              f'{_shape(args[argnum])}; they must match (call hvp_f(*args, v))')
@@ -252,9 +269,9 @@ def jvp(f: Callable, argnum: int = 0) -> Callable:
             raise ValueError(f'{jvp_f.__name__}: the tangent v has shape {_shape(v)} but argument {argnum} has shape '
                              f'{box.shape}; they must match (call jvp_f(*args, v))')
         node = _output_node(out, level, jvp_f.__name__)
-        value = _leave_value(out, level)
-        if node is None: return value, np.zeros(_shape(out))[()]
+        value, dtype = _leave_value(out, level), _dtype(args[argnum])
+        if node is None: return value, _with_dtype(np.zeros(_shape(out)), dtype)   # J v = 0, in the argument's dtype
         u, (g,) = _linearize(node, [box], level)
         tangent = v.tensor if type(v) is Box else np.asarray(v, dtype=node.dtype)
-        return value, _leave(_push_forward(g, u, tangent, level), level)
+        return value, _with_dtype(_leave(_push_forward(g, u, tangent, level), level), dtype)
     return _name(jvp_f, 'jvp', f, nums, 'Value and Jacobian-vector product')

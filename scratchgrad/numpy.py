@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['new_trace', 'trace_level', 'Box', 'add', 'multiply', 'divide', 'negative', 'subtract', 'power', 'square', 'exp',
-           'log', 'sqrt', 'tanh', 'sigmoid', 'sin', 'cos', 'abs', 'maximum', 'minimum', 'clip', 'where', 'sum', 'mean',
-           'max', 'min', 'var', 'std', 'logsumexp', 'log_softmax', 'softmax', 'reshape', 'transpose', 'broadcast_to',
-           'expand_dims', 'getitem', 'concatenate', 'stack', 'matmul', 'dot']
+           'log', 'sqrt', 'tanh', 'sigmoid', 'sin', 'cos', 'abs', 'maximum', 'minimum', 'clip', 'where', 'astype',
+           'sum', 'mean', 'max', 'min', 'var', 'std', 'logsumexp', 'log_softmax', 'softmax', 'reshape', 'transpose',
+           'broadcast_to', 'expand_dims', 'getitem', 'concatenate', 'stack', 'matmul', 'dot']
 
 # %% ../nbs/06a_numpy.ipynb #f4bb5872
-import builtins, functools, inspect, math, threading
+import builtins, math, threading
 import numpy as np
 import scratchgrad.tensor as T
 from .tensor import Tensor, PRIMITIVES, apply, _norm_axis
@@ -25,16 +25,32 @@ def _call(name, *args, **params):
     if level:   # some argument is boxed: record on the engine, box the result at the innermost level
         return Box(apply(prim, *[a.tensor if type(a) is Box else a for a in args], **params), level)
     if any(isinstance(a, Tensor) for a in args): return apply(prim, *args, **params)
-    return prim.forward(*args, **params)
+    weak = _weak_numbers(args)
+    return _numpy_result(prim.forward(*[a if weak and _is_number(a) else np.asarray(a) for a in args], **params), name)
 
 def _composite(fn, *args, **params):
-    "Run the engine's composite `fn` (made of primitives) like `_call`: boxed if traced, plain numpy if nothing is."
+    "Run the engine's composite `fn` (arrays in `args`, options in `params`) like `_call`."
     level = builtins.max([a.level for a in args if type(a) is Box], default=0)
-    out = fn(*[a.tensor if type(a) is Box else a for a in args], **params)
-    if level: return Box(out, level)
-    if any(isinstance(a, Tensor) for a in args): return out
-    a = np.asarray(_value_of(out))
-    return a[()] if a.ndim == 0 else a
+    if level: return Box(fn(*[a.tensor if type(a) is Box else a for a in args], **params), level)
+    if any(isinstance(a, Tensor) for a in args): return fn(*args, **params)
+    weak = _weak_numbers(args)   # plain values become constant Tensors, so the composite's numbers take their dtype
+    out = fn(*[a if weak and _is_number(a) else Tensor(a, requires_grad=False) for a in args], **params)
+    return _numpy_result(out.array, fn.__name__)
+
+# %% ../nbs/06a_numpy.ipynb #c0a1e002
+_NUMBERS = (bool, int, float, complex)
+_ARRAY_RESULTS = frozenset({'reshape', 'transpose', 'broadcast_to', 'where', 'getitem', 'concatenate'})
+
+def _is_number(a) -> bool: return isinstance(a, _NUMBERS)
+
+def _weak_numbers(args) -> bool:
+    "Do the Python numbers among `args` stand next to an array (and so take its dtype, as in numpy)?"
+    return not all(isinstance(a, _NUMBERS) for a in args)
+
+def _numpy_result(out, name):
+    "A plain result as numpy hands it out: a 0-d array is a numpy scalar, except from functions returning arrays."
+    if type(out) is np.ndarray and out.ndim == 0 and name not in _ARRAY_RESULTS: return out[()]
+    return out
 
 # %% ../nbs/06a_numpy.ipynb #068b1255
 def _call1(name, x, **params):
@@ -109,12 +125,15 @@ class Box(Operators):
     def __int__(self): raise _not_a_number(self, 'int')
     def __complex__(self): raise _not_a_number(self, 'complex')
 
-    # the array methods people use most, as in numpy
-    def sum(self, axis=None, keepdims=False): return sum(self, axis=axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims=False): return mean(self, axis=axis, keepdims=keepdims)
-    def max(self, axis=None, keepdims=False): return max(self, axis=axis, keepdims=keepdims)
-    def min(self, axis=None, keepdims=False): return min(self, axis=axis, keepdims=keepdims)
-    def clip(self, low, high): return clip(self, low, high)
+    # the array methods people use most, as in numpy (keepdims, ddof... by keyword)
+    def sum(self, axis=None, **kw): return sum(self, axis, **kw)
+    def mean(self, axis=None, **kw): return mean(self, axis, **kw)
+    def max(self, axis=None, **kw): return max(self, axis, **kw)
+    def min(self, axis=None, **kw): return min(self, axis, **kw)
+    def var(self, axis=None, **kw): return var(self, axis, **kw)
+    def std(self, axis=None, **kw): return std(self, axis, **kw)
+    def clip(self, min=None, max=None, **kw): return clip(self, min, max, **kw)
+    def astype(self, dtype, **kw): return astype(self, dtype, **kw)
     def reshape(self, *shape): return reshape(self, shape[0] if len(shape) == 1 else shape)
     def transpose(self, *axes): return transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
     @property
@@ -146,32 +165,39 @@ def _value_of(x):
     return x.value if type(x) is Box else x.array if isinstance(x, Tensor) else x
 
 # %% ../nbs/06a_numpy.ipynb #e5c9ac4f
-def add(x, y) -> 'Box | np.ndarray | Tensor':
+def add(x, y, **options) -> 'Box | np.ndarray | Tensor':
     "x + y, elementwise with broadcasting."
+    if options: _check_options('add', options)
     return _call2('add', x, y)
 
-def multiply(x, y) -> 'Box | np.ndarray | Tensor':
+def multiply(x, y, **options) -> 'Box | np.ndarray | Tensor':
     "x * y, elementwise with broadcasting."
+    if options: _check_options('multiply', options)
     return _call2('mul', x, y)
 
-def divide(x, y) -> 'Box | np.ndarray | Tensor':
+def divide(x, y, **options) -> 'Box | np.ndarray | Tensor':
     "x / y, elementwise with broadcasting."
+    if options: _check_options('divide', options)
     return _call2('div', x, y)
 
-def negative(x) -> 'Box | np.ndarray | Tensor':
+def negative(x, **options) -> 'Box | np.ndarray | Tensor':
     "-x."
+    if options: _check_options('negative', options)
     return _call1('neg', x)
 
-def subtract(x, y) -> 'Box | np.ndarray | Tensor':
+def subtract(x, y, **options) -> 'Box | np.ndarray | Tensor':
     "x - y: the engine's composite x + (-y)."
+    if options: _check_options('subtract', options)
     return _composite(T.sub, x, y)
 
-def power(x, y) -> 'Box | np.ndarray | Tensor':
+def power(x, y, **options) -> 'Box | np.ndarray | Tensor':
     "x ** y, elementwise; its derivative with respect to y, x**y log(x), is NaN where x < 0 and 0 at x = 0."
+    if options: _check_options('power', options)
     return _call2('pow', x, y)
 
-def square(x) -> 'Box | np.ndarray | Tensor':
+def square(x, **options) -> 'Box | np.ndarray | Tensor':
     "x * x (numpy's `square`)."
+    if options: _check_options('square', options)
     return multiply(x, x)
 
 class _BoxFunctions:
@@ -182,53 +208,74 @@ class _BoxFunctions:
 Box._fns = _BoxFunctions
 
 # %% ../nbs/06a_numpy.ipynb #040efa76
-def exp(x) -> 'Box | np.ndarray | Tensor':
+def exp(x, **options) -> 'Box | np.ndarray | Tensor':
     "e ** x."
+    if options: _check_options('exp', options)
     return _call1('exp', x)
 
-def log(x) -> 'Box | np.ndarray | Tensor':
+def log(x, **options) -> 'Box | np.ndarray | Tensor':
     "Natural logarithm."
+    if options: _check_options('log', options)
     return _call1('log', x)
 
-def sqrt(x) -> 'Box | np.ndarray | Tensor':
+def sqrt(x, **options) -> 'Box | np.ndarray | Tensor':
     "Square root, as x ** 0.5."
+    if options: _check_options('sqrt', options)
     return _composite(T.sqrt, x)
 
-def tanh(x) -> 'Box | np.ndarray | Tensor':
+def tanh(x, **options) -> 'Box | np.ndarray | Tensor':
     "Hyperbolic tangent."
+    if options: _check_options('tanh', options)
     return _call1('tanh', x)
 
 def sigmoid(x) -> 'Box | np.ndarray | Tensor':
     "The logistic function 1 / (1 + exp(-x)), computed without overflow."
     return _call1('sigmoid', x)
 
-def sin(x) -> 'Box | np.ndarray | Tensor':
+def sin(x, **options) -> 'Box | np.ndarray | Tensor':
     "Sine."
+    if options: _check_options('sin', options)
     return _call1('sin', x)
 
-def cos(x) -> 'Box | np.ndarray | Tensor':
+def cos(x, **options) -> 'Box | np.ndarray | Tensor':
     "Cosine."
+    if options: _check_options('cos', options)
     return _call1('cos', x)
 
-def abs(x) -> 'Box | np.ndarray | Tensor':
+def abs(x, **options) -> 'Box | np.ndarray | Tensor':
     "|x|, as x * sign(x) with the sign held constant: the derivative at exactly 0 is 0."
+    if options: _check_options('abs', options)
     return _composite(T.absolute, x)
 
-def maximum(x, y) -> 'Box | np.ndarray | Tensor':
+def maximum(x, y, **options) -> 'Box | np.ndarray | Tensor':
     "Elementwise larger of x and y; at a tie each side gets half of the gradient."
+    if options: _check_options('maximum', options)
     return _call2('maximum', x, y)
 
-def minimum(x, y) -> 'Box | np.ndarray | Tensor':
-    "Elementwise smaller of x and y, as -maximum(-x, -y)."
-    return _composite(T.minimum, x, y)
+def minimum(x, y, **options) -> 'Box | np.ndarray | Tensor':
+    "Elementwise smaller of x and y; at a tie each side gets half of the gradient."
+    if options: _check_options('minimum', options)
+    return _call2('minimum', x, y)
 
-def clip(x, low, high) -> 'Box | np.ndarray | Tensor':
-    "x limited to [low, high], as minimum(maximum(x, low), high)."
-    return _composite(T.clip, x, low, high)
+def clip(x, a_min=None, a_max=None, **options) -> 'Box | np.ndarray | Tensor':
+    "x limited to [a_min, a_max] (numpy's names; min=/max= too); a bound of None leaves that side open, as in numpy."
+    if options: a_min, a_max = _clip_bounds(a_min, a_max, options)
+    if a_min is None and a_max is None: return _composite(lambda t: t, x)   # nothing to clip: x, as numpy 2 does
+    if a_min is None: return minimum(x, a_max)
+    if a_max is None: return maximum(x, a_min)
+    return _composite(T.clip, x, a_min, a_max)
 
-def where(condition, x, y) -> 'Box | np.ndarray | Tensor':
+def where(condition, x=None, y=None) -> 'Box | np.ndarray | Tensor':
     "x where `condition` holds, else y (broadcast together); the condition is not differentiated."
+    if x is None or y is None:
+        raise TypeError("snp.where needs x and y: where(condition) alone is numpy's nonzero, the indices where the "
+                        "condition holds, which have no derivative; use np.nonzero(condition) for those")
     return _call('where', np.asarray(_value_of(condition), dtype=bool), x, y)
+
+def astype(x, dtype, **options) -> 'Box | np.ndarray | Tensor':
+    "x converted to `dtype`; the cotangent is converted back (the engine's `astype`)."
+    if options: _check_options('astype', options, copy=True, device=None)
+    return _composite(T.astype, x, dtype=dtype)
 
 # %% ../nbs/06a_numpy.ipynb #2e08c269
 def _ndim(x):
@@ -239,34 +286,40 @@ def _axes(x, axis):
     "`axis` in the form the table's VJPs expect: None, or a sorted tuple of non-negative axes."
     return None if axis is None else _norm_axis(axis, _ndim(x))
 
-def sum(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
+def sum(x, axis=None, *, keepdims=False, **options) -> 'Box | np.ndarray | Tensor':
     "Sum over `axis` (an int, a tuple, or None for every axis)."
+    if options: _check_options('sum', options)
     return _call1('sum', x, axis=_axes(x, axis), keepdims=keepdims)
 
-def mean(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
+def mean(x, axis=None, *, keepdims=False, **options) -> 'Box | np.ndarray | Tensor':
     "Mean over `axis`: the engine's composite, a sum times 1/count."
-    return _composite(T.mean, x, axis, keepdims)
+    if options: _check_options('mean', options)
+    return _composite(T.mean, x, axis=axis, keepdims=keepdims)
 
-def max(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
+def max(x, axis=None, *, keepdims=False, **options) -> 'Box | np.ndarray | Tensor':
     "Largest entry over `axis`; tied maxima share the gradient equally."
+    if options: _check_options('max', options)
     return _call1('max', x, axis=_axes(x, axis), keepdims=keepdims)
 
-def min(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
-    "Smallest entry over `axis`, as -max(-x)."
-    return _composite(T.reduce_min, x, axis, keepdims)
+def min(x, axis=None, *, keepdims=False, **options) -> 'Box | np.ndarray | Tensor':
+    "Smallest entry over `axis`; tied minima share the gradient equally."
+    if options: _check_options('min', options)
+    return _call1('min', x, axis=_axes(x, axis), keepdims=keepdims)
 
-def var(x, axis=None, keepdims=False, ddof=0) -> 'Box | np.ndarray | Tensor':
+def var(x, axis=None, *, keepdims=False, ddof=0, **options) -> 'Box | np.ndarray | Tensor':
     "Variance over `axis`: the summed squared deviation from the mean over (count - ddof), as numpy computes it."
+    if options: _check_options('var', options)
     axes, shape = _axes(x, axis), np.shape(_value_of(x))
     count = math.prod(shape if axes is None else [shape[a] for a in axes])
     deviation = subtract(x, mean(x, axis=axis, keepdims=True))
-    return multiply(sum(square(deviation), axes, keepdims), 1.0 / (count - ddof) if count > ddof else np.nan)
+    return multiply(sum(square(deviation), axes, keepdims=keepdims), 1.0 / (count - ddof) if count > ddof else np.nan)
 
-def std(x, axis=None, keepdims=False, ddof=0) -> 'Box | np.ndarray | Tensor':
+def std(x, axis=None, *, keepdims=False, ddof=0, **options) -> 'Box | np.ndarray | Tensor':
     "Standard deviation over `axis`, the square root of `var` (its derivative is infinite where the variance is 0)."
+    if options: _check_options('std', options)
     return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof))
 
-def logsumexp(x, axis=None, keepdims=False) -> 'Box | np.ndarray | Tensor':
+def logsumexp(x, axis=None, *, keepdims=False) -> 'Box | np.ndarray | Tensor':
     "log(sum(exp(x))) over `axis`, without overflow; its gradient is the softmax of x."
     return _call1('logsumexp', x, axis=_axes(x, axis), keepdims=keepdims)
 
@@ -276,24 +329,28 @@ def log_softmax(x, axis=-1) -> 'Box | np.ndarray | Tensor':
 
 def softmax(x, axis=-1) -> 'Box | np.ndarray | Tensor':
     "exp(x) / sum(exp(x)) along one axis, as exp(log_softmax(x))."
-    return _composite(T.softmax, x, axis)
+    return _composite(T.softmax, x, axis=axis)
 
 # %% ../nbs/06a_numpy.ipynb #77f256e9
-def reshape(x, shape) -> 'Box | np.ndarray | Tensor':
+def reshape(x, shape, **options) -> 'Box | np.ndarray | Tensor':
     "x with its entries laid out in `shape` (one entry may be -1)."
+    if options: _check_options('reshape', options, order='C')
     return _call1('reshape', x, shape=(shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
 
 def transpose(x, axes=None) -> 'Box | np.ndarray | Tensor':
     "Permute the axes of x (reverse them if `axes` is None): the engine's `transpose`, which checks axes as numpy does."
-    return _composite(T.transpose, x, axes)
+    return _composite(T.transpose, x, axes=axes)
 
-def broadcast_to(x, shape) -> 'Box | np.ndarray | Tensor':
+def broadcast_to(x, shape, **options) -> 'Box | np.ndarray | Tensor':
     "x repeated along new leading axes and stretched size-1 axes until it has `shape`."
+    if options: _check_options('broadcast_to', options, subok=False)
     return _call1('broadcast_to', x, shape=tuple(shape))
 
 def expand_dims(x, axis) -> 'Box | np.ndarray | Tensor':
-    "x with a new axis of length 1 at position `axis`."
-    return _composite(T.expand_dims, x, axis)
+    "x with a new axis of length 1 at position `axis` (a tuple of positions: one new axis at each, as in numpy)."
+    if not isinstance(axis, (tuple, list)): return _composite(T.expand_dims, x, axis=axis)
+    for a in sorted(np.lib.array_utils.normalize_axis_tuple(axis, _ndim(x) + len(axis))): x = expand_dims(x, a)
+    return x
 
 def getitem(x, index) -> 'Box | np.ndarray | Tensor':
     "x[index] for ints, slices, None, ..., integer arrays and boolean masks."
@@ -305,27 +362,35 @@ def _plain_index(index):
     if isinstance(index, list): return np.asarray(index)
     return _value_of(index)
 
-def concatenate(xs, axis=0) -> 'Box | np.ndarray | Tensor':
-    "Join a sequence of arrays along an existing axis."
-    xs = tuple(xs)
+def concatenate(arrays, axis=0, **options) -> 'Box | np.ndarray | Tensor':
+    "Join a sequence of arrays along an existing axis (axis=None: flattened first, as numpy does)."
+    if options: _check_options('concatenate', options)
+    xs = tuple(arrays)
     if not xs: raise ValueError('snp.concatenate: need at least one array to concatenate')
+    if axis is None: xs, axis = tuple(reshape(x, -1) for x in xs), 0
+    if _ndim(xs[0]) == 0:
+        raise ValueError('snp.concatenate: zero-dimensional arrays cannot be concatenated (as in numpy); join numbers '
+                         'with snp.stack, or make them 1-d first with snp.reshape(x, -1)')
     return _call('concatenate', *xs, axis=_axes(xs[0], axis)[0])
 
-def stack(xs, axis=0) -> 'Box | np.ndarray | Tensor':
+def stack(arrays, axis=0, **options) -> 'Box | np.ndarray | Tensor':
     "Join arrays of the same shape along a new axis, as a concatenation of expanded copies."
-    xs = tuple(xs)
+    if options: _check_options('stack', options)
+    xs = tuple(arrays)
     if not xs: raise ValueError('snp.stack: need at least one array to stack')
     shapes = {np.shape(_value_of(x)) for x in xs}
     if len(shapes) > 1: raise ValueError(f'snp.stack: all arrays must have the same shape, got {sorted(shapes)}')
     return _composite(lambda *ts: T.stack(ts, axis), *xs)
 
 # %% ../nbs/06a_numpy.ipynb #bc8bbfc1
-def matmul(x, y) -> 'Box | np.ndarray | Tensor':
+def matmul(x, y, **options) -> 'Box | np.ndarray | Tensor':
     "Matrix product with numpy's rules for vectors and stacks of matrices."
+    if options: _check_options('matmul', options)
     return _call2('matmul', x, y)
 
-def dot(x, y) -> 'Box | np.ndarray | Tensor':
+def dot(x, y, **options) -> 'Box | np.ndarray | Tensor':
     "numpy's dot for operands with at most two axes in the second one (matmul), or a scalar (multiply)."
+    if options: _check_options('dot', options)
     nx, ny = np.ndim(_value_of(x)), np.ndim(_value_of(y))
     if nx == 0 or ny == 0: return multiply(x, y)
     if ny > 2:
@@ -361,6 +426,7 @@ _FUNCTIONS = {np.sum: sum, np.mean: mean, np.max: max, np.amax: max, np.min: min
               np.transpose: transpose, np.broadcast_to: broadcast_to, np.expand_dims: expand_dims,
               np.concatenate: concatenate, np.stack: stack, np.where: where}
 _FUNCTIONS.update({f: _on_value(f) for f in (np.shape, np.ndim, np.size, np.zeros_like, np.ones_like)})
+if hasattr(np, 'astype'): _FUNCTIONS[np.astype] = astype   # numpy >= 2.1
 
 def _no_primitive(kind, name):
     "The TypeError for a numpy function that `snp` does not provide."
@@ -369,29 +435,46 @@ def _no_primitive(kind, name):
                      'snp.exp, snp.dot, ...), or build it from snp functions.')
 
 def _numpy_ufunc_on_boxes(ufunc, method, inputs, kwargs):
-    "Route numpy ufunc `ufunc` called on a box to its `snp` twin (plain calls only, no `out=`)."
+    "Route numpy ufunc `ufunc` called on a box to its `snp` twin, which checks numpy's keyword options."
     fn = _UFUNCS.get(ufunc)
     if fn is None or method != '__call__':
         raise _no_primitive('ufunc' if method == '__call__' else f'ufunc method .{method}', ufunc.__name__)
-    if kwargs:
-        raise TypeError(f'numpy.{ufunc.__name__} on a traced value: keyword arguments {sorted(kwargs)} are not '
-                        f'supported (no out=, where=, dtype=); call snp.{fn.__name__} with plain arguments.')
-    return fn(*inputs)
+    return fn(*inputs, **kwargs)
 
 def _numpy_function_on_boxes(func, args, kwargs):
-    "Route numpy function `func` called on a box to its `snp` twin; a keyword the twin lacks gets a TypeError naming it."
+    "Route numpy function `func` called on a box to its `snp` twin, which checks numpy's keyword options."
     fn = _FUNCTIONS.get(func)
     if fn is None: raise _no_primitive('function', func.__name__)
-    bad = sorted(k for k in kwargs if k not in _keywords(fn))
-    if bad:
-        raise TypeError(f'numpy.{func.__name__} on a traced value: keyword argument(s) {bad} are not supported by '
-                        f'scratchgrad (its twin takes {sorted(_keywords(fn))}); out= cannot hold a traced value, and '
-                        'dtype= would leave the graph: drop it, or convert with snp functions')
     return fn(*args, **kwargs)
 
-@functools.lru_cache(maxsize=None)
-def _keywords(fn) -> frozenset:
-    "The parameter names of the snp function `fn` (on_value wrappers accept any)."
-    params = inspect.signature(fn).parameters
-    if any(p.kind == p.VAR_KEYWORD for p in params.values()): return frozenset(k for k in ('axis', 'keepdims', 'dtype', 'out', 'ddof', 'where'))
-    return frozenset(params)
+# %% ../nbs/06a_numpy.ipynb #c0a1e004
+_NUMPY_DEFAULTS = {'out': None, 'dtype': None, 'where': True, 'casting': 'same_kind', 'order': 'K', 'subok': True,
+                   'signature': None, 'copy': None}
+_INSTEAD = {'out': 'assign the result instead, out[...] = result (snp returns a new value; an array cannot hold a traced one)',
+            'dtype': 'convert with snp.astype(x, dtype) before or after the call',
+            'where': 'mask the input instead, e.g. snp.where(mask, x, 0.0) before a sum',
+            'initial': 'combine it with the result afterwards, e.g. snp.maximum(snp.max(x), initial) or snp.sum(x) + initial',
+            'correction': "it is numpy's other name for ddof: pass ddof= instead",
+            'mean': 'drop it: snp computes the mean itself',
+            'axes': 'snp.matmul works on the last two axes: move yours there with snp.transpose first',
+            'axis': 'snp.matmul works on the last two axes: move yours there with snp.transpose first'}
+
+def _check_options(fname, options, **defaults):
+    "Let numpy options at numpy's default pass; refuse any other with a TypeError naming it and what to do instead."
+    defaults = {**_NUMPY_DEFAULTS, **defaults}
+    for k, v in options.items():
+        if k in defaults and (v is defaults[k] or (isinstance(v, (bool, np.bool_, str)) and v == defaults[k])): continue
+        if k not in defaults and k not in _INSTEAD:
+            raise TypeError(f'snp.{fname}() got an unexpected keyword argument {k!r} (see help(snp.{fname}))')
+        hint = _INSTEAD[k] if k in _INSTEAD else f"drop it: snp always uses numpy's default, {k}={defaults[k]!r}"
+        raise TypeError(f"snp.{fname}: numpy's {k}= is not supported (got {k}={v!r:.60}); {hint}")
+
+# %% ../nbs/06a_numpy.ipynb #c0a1e007
+def _clip_bounds(a_min, a_max, options):
+    "clip's bounds from numpy's spellings (a_min, a_max, min=, max=), each given at most once; other options checked."
+    lo, hi = options.pop('min', None), options.pop('max', None)
+    if (lo is not None and a_min is not None) or (hi is not None and a_max is not None):
+        raise ValueError('snp.clip: a bound was given twice, both by position (a_min/a_max) and as min=/max=; '
+                         'give each bound once')
+    if options: _check_options('clip', options)
+    return (a_min if lo is None else lo), (a_max if hi is None else hi)

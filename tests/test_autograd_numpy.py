@@ -192,11 +192,11 @@ def test_numpy_keywords_on_traced_values():
     import math
     from scratchgrad.autograd import grad
     x = np.array([1.0, 2.0, 4.0])
-    with pytest.raises(TypeError, match=r"\['out'\]"):
+    with pytest.raises(TypeError, match=r"snp\.sum: numpy's out= is not supported.*out\[\.\.\.\] = result"):
         grad(lambda v: np.sum(v, out=np.zeros(())))(x)
-    with pytest.raises(TypeError, match=r"\['dtype'\]"):
+    with pytest.raises(TypeError, match=r"snp\.sum: numpy's dtype=.*snp\.astype"):
         grad(lambda v: np.sum(v, dtype=np.float32))(x)
-    with pytest.raises(TypeError, match=r"\['dtype'\]"):
+    with pytest.raises(TypeError, match=r"snp\.exp: numpy's dtype=.*snp\.astype"):
         grad(lambda v: np.exp(v, dtype=np.float32).sum())(x)
     for ddof in (0, 1):                                          # ddof is supported, as numpy computes it
         f = lambda v: np.var(v, ddof=ddof) + np.std(v, ddof=ddof)
