@@ -186,8 +186,10 @@ def test_expand_draws_each_product_of_a_dot_node():
 
 def test_expand_with_a_capped_graph_marks_cut_inputs():
     z = var_dot([Variable(1.0), Variable(2.0)], [Variable(3.0), Variable(4.0)], 0.0)
-    src = draw_graph(z, max_nodes=1, expand=True).source
-    assert src.count("…") == 5 and "showing 1 of 6 nodes" in src
+    src = draw_graph(z, max_nodes=2, expand=True).source     # the dot node and w0 are drawn
+    assert src.count("…") == 4 and "showing 2 of 6 nodes" in src   # x0, w1, x1 and the bias are cut
+    src = draw_graph(z, max_nodes=1, expand=True).source     # at most 1 product per node, too
+    assert src.count("…") == 3 and "and 1 more product" in src
 
 
 # ---- the drawings stored in notebooks 00-03 are readable on the page -------------------------------------------------
