@@ -78,7 +78,8 @@ def numerical_gradient(f, values, h=1e-6):
     return grad
 
 def relative_error(a, b):
-    "|a - b| / max(1, |a|, |b|): relative for large numbers, absolute for small ones."
+    "|a - b| / max(1, |a|, |b|): relative for large numbers, absolute for small ones; nan if either is nan."
+    if a == b: return 0.0                    # equal, infinities included (inf - inf would be nan)
     return abs(a - b) / max(1.0, abs(a), abs(b))
 
 def check_gradient(f, values, rtol=1e-6, h=1e-6):
@@ -88,9 +89,9 @@ def check_gradient(f, values, rtol=1e-6, h=1e-6):
     backprop = [grads.get(v, 0.0) for v in inputs]
     numerical = numerical_gradient(f, values, h)
     errors = [relative_error(g, n) for g, n in zip(backprop, numerical)]
-    worst = max(range(len(errors)), key=errors.__getitem__) if errors else None
-    if worst is not None and not errors[worst] < rtol:
-        raise AssertionError(f"check_gradient: input {worst} of {getattr(f, '__name__', 'f')} at {list(values)}: "
-                             f"backprop {backprop[worst]!r}, central difference {numerical[worst]!r}, "
-                             f"relative error {errors[worst]:.2e} >= {rtol:g}")
-    return errors[worst] if errors else 0.0
+    for i, err in enumerate(errors):
+        if not err < rtol:                   # not `err >= rtol`: a nan error must fail too
+            raise AssertionError(f"check_gradient: input {i} of {getattr(f, '__name__', 'f')} at {list(values)}: "
+                                 f"backprop {backprop[i]!r}, central difference {numerical[i]!r}, "
+                                 f"relative error {err:.2e} >= {rtol:g}")
+    return max(errors, default=0.0)

@@ -83,18 +83,26 @@ def _connect(g, ids, parent, target, k):
     g.node(f"{target}_cut{k}", "…", shape="plaintext")
     g.edge(f"{target}_cut{k}", target, style="dashed")
 
-def _draw_products(g, node, ids):
-    "Draw a scalar `dot` node's products w_i * x_i as dashed boxes feeding it; return its remaining parent (the bias)."
+def _note_left_out(g, target, count, what):
+    "A dashed note feeding the drawn node `target`: how many of its inputs (or products) were not drawn."
+    if count <= 0: return
+    g.node(f"{target}_more_{what}", f"and {count:,} more {what}{'s' if count > 1 else ''}", shape="plaintext")
+    g.edge(f"{target}_more_{what}", target, style="dashed")
+
+def _draw_products(g, node, ids, limit):
+    "Draw (up to `limit` of) a scalar `dot` node's products w_i * x_i as dashed boxes; return its bias parent."
     n = (len(node.parents) - 1) // 2
-    for i, (w, x) in enumerate(zip(node.parents[:n], node.parents[n:2 * n])):
+    shown = min(n, limit)
+    for i, (w, x) in enumerate(zip(node.parents[:shown], node.parents[n:n + shown])):
         box = f"{ids[id(node)]}_p{i}"
         g.node(box, "{ * | " + _fmt_number(w.value * x.value) + " }", style="dashed")
         _connect(g, ids, w, box, 0); _connect(g, ids, x, box, 1)
         g.edge(box, ids[id(node)])
+    _note_left_out(g, ids[id(node)], n - shown, "product")
     return node.parents[2 * n:]
 
 def draw_graph(root,           # the output node: a Variable, a Tensor, anything with the graph-node protocol
-               max_nodes=300,  # draw at most this many nodes (those nearest the root) and say so
+               max_nodes=300,  # draw at most this many nodes (those nearest the root), and this many inputs per node
                grads=None,     # optional mapping node -> gradient (e.g. from `get_gradient`) shown instead of `.grad`
                rankdir="LR",   # "LR": inputs on the left; "TB": inputs on top
                expand=False):  # draw the products w_i * x_i inside each scalar `dot` node (var_dot) as dashed boxes
@@ -109,9 +117,10 @@ def draw_graph(root,           # the output node: a Variable, a Tensor, anything
     for node in nodes:
         parents = node.parents
         if expand and node.op == "dot" and isinstance(getattr(node, "value", None), numbers.Real):
-            parents = _draw_products(g, node, ids)
-        for k, parent in enumerate(parents):   # one edge per use: x * x draws two edges
+            parents = _draw_products(g, node, ids, max_nodes)
+        for k, parent in enumerate(parents[:max_nodes]):   # one edge per use: x * x draws two edges
             _connect(g, ids, parent, ids[id(node)], k)
+        _note_left_out(g, ids[id(node)], len(parents) - max_nodes, "input")
     if total > len(nodes):
         g.attr(label=f"showing {len(nodes)} of {total:,} nodes, those nearest the output (max_nodes={max_nodes})",
                labelloc="t", fontsize="12")

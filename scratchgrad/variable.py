@@ -11,6 +11,7 @@ import math
 import numbers
 import operator
 import threading
+import weakref
 
 # %% ../nbs/00_variable.ipynb #291425bb
 class Variable:
@@ -84,6 +85,7 @@ class Variable:
 
     # pickle and copy.deepcopy: without recursion through deep graphs (see "Copying and pickling deep graphs")
     def __reduce__(self): return _reduce(self)
+    def __copy__(self): return _shallow_copy(self)
     def __setstate__(self, state):
         self.value, self._parents, self._partials, self.name, self.op, self.grad = state
 
@@ -167,22 +169,25 @@ def var_div(a, b):
     return _node(q, (a, b), (1.0 / y, -q / y), "/")
 
 # %% ../nbs/00_variable.ipynb #91832167
+def _pow(x, n):
+    "x ** n for floats, with numpy's answer on overflow: inf, or -inf for a negative base to an odd power."
+    try: return x ** n
+    except OverflowError:                        # Python raises where IEEE float arithmetic gives +-inf
+        return -math.inf if x < 0.0 and n % 2.0 == 1.0 else math.inf
+
 def _real_pow(x, n):
-    "x ** n as a float, with errors that name the operation."
-    try: out = x ** n
-    except ZeroDivisionError:
-        raise ZeroDivisionError(f"**: {x!r} ** {n!r} divides by zero (0 to a negative power)") from None
-    except OverflowError:
-        raise OverflowError(f"**: {x!r} ** {n!r} overflows float64; rescale the base or the exponent") from None
-    if type(out) is complex:
+    "x ** n as a float, with errors that name the operation where the result is not a real number."
+    if -math.inf < x < 0.0 and math.isfinite(n) and not n.is_integer():
         raise ValueError(f"**: negative base {x!r} to the non-integer power {n!r} has no real value; "
                          "use abs() of the base or an integer exponent")
-    return out
+    try: return _pow(x, n)
+    except ZeroDivisionError:
+        raise ZeroDivisionError(f"**: {x!r} ** {n!r} divides by zero (0 to a negative power)") from None
 
 def _power_rule(x, n):
     "d/dx x**n = n * x**(n-1); inf where the slope is vertical (x = 0, 0 < n < 1)."
     if n == 0.0: return 0.0
-    try: return n * x ** (n - 1.0)
+    try: return n * _pow(x, n - 1.0)
     except ZeroDivisionError: return math.inf
 
 def var_pow(a, b):
@@ -196,23 +201,21 @@ def var_pow(a, b):
     out = _real_pow(x, n)
     if x > 0.0: d_exponent = out * math.log(x)
     elif x == 0.0 and n >= 0.0: d_exponent = 0.0   # the limit of x**n * log(x) as x -> 0+
-    else: d_exponent = math.nan                       # log of a negative base: undefined
+    else: d_exponent = math.nan                       # log of a negative base (or of nan): undefined
     return _node(out, (a, b), (_power_rule(x, n), d_exponent), "**")
 
 # %% ../nbs/00_variable.ipynb #693a3d63
 def var_exp(a):
-    "e**a; the partial is the result itself."
+    "e**a; the partial is the result itself. inf above about 709.78, as in numpy."
     x = a.value
     try: y = math.exp(x)
-    except OverflowError:
-        raise OverflowError(f"exp: exp({x!r}) overflows float64 (the largest input is about 709.78) for {_who(a)}; "
-                            "rescale the input, or use a stable formula such as sigmoid() or tanh()") from None
+    except OverflowError: y = math.inf   # math.exp raises where the IEEE result is inf
     return _node(y, (a,), (y,), "exp")
 
 def var_log(a):
-    "Natural log; the partial is 1/a. Raises ValueError for a <= 0."
+    "Natural log; the partial is 1/a. Raises ValueError for a <= 0; nan gives nan."
     x = a.value
-    if not x > 0.0:
+    if x <= 0.0:                         # not `not x > 0`: that would call a nan non-positive
         raise ValueError(f"log: the input must be positive, got {x!r} for {_who(a)}; "
                          "keep the argument away from 0, e.g. (x + 1e-12).log()")
     return _node(math.log(x), (a,), (1.0 / x,), "log")
@@ -228,15 +231,17 @@ def var_sigmoid(a):
     x = a.value
     if x >= 0.0:
         s = 1.0 / (1.0 + math.exp(-x))
-    else:  # same function, multiplied through by e**x so that exp only sees x < 0
+    else:  # same function, multiplied through by e**x so that exp only sees x < 0 (or nan: s is nan)
         z = math.exp(x)
         s = z / (1.0 + z)
     return _node(s, (a,), (s * (1.0 - s),), "sigmoid")
 
 def var_relu(a):
-    "max(a, 0); the partial is 1 for a > 0 and 0 otherwise (including a == 0)."
+    "max(a, 0); the partial is 1 for a > 0, 0 for a <= 0 (the kink included) and nan for nan."
     x = a.value
-    return _node(x, (a,), (1.0,), "relu") if x > 0.0 else _node(0.0, (a,), (0.0,), "relu")
+    if x > 0.0: return _node(x, (a,), (1.0,), "relu")
+    if x <= 0.0: return _node(0.0, (a,), (0.0,), "relu")
+    return _node(x, (a,), (x,), "relu")   # nan: neither branch; nan in, nan out
 
 # %% ../nbs/00_variable.ipynb #b3491d0b
 def var_sum(*variables):
@@ -258,20 +263,50 @@ def var_dot(weights, inputs, bias=0.0):
     return _node(total, ws + xs + (bias,), xv + wv + (1.0,), "dot")
 
 # %% ../nbs/00_variable.ipynb #fd8c7356
-_scheduled = threading.local()   # per thread: ids of nodes already listed by the node that is being saved
+_saving = threading.local()   # per thread: weak references to the saves in progress, innermost last
 
+class _Save:
+    "One node's save: its ancestors (inputs first), where each sits in that list, and the last one pickle reached."
+    __slots__ = ("ancestors", "position", "reached", "__weakref__")
+    def __init__(self, ancestors):
+        self.ancestors, self.reached = ancestors, -1
+        self.position = {id(n): i for i, n in enumerate(ancestors)}
+
+    def __reduce__(self):      # saved right after the ancestors: this save is over
+        stack = _saving.__dict__.get("stack", [])
+        stack[:] = [ref for ref in stack if ref() is not self]
+        return (_finished, ())
+
+def _current_save():
+    "The innermost save in progress on this thread, or None (a failed save's record is gone with its pickler)."
+    stack = _saving.__dict__.setdefault("stack", [])
+    while stack and stack[-1]() is None: stack.pop()
+    return stack[-1]() if stack else None
+
+# %% ../nbs/00_variable.ipynb #5a7e0c21
 def _reduce(v):
     "(constructor, its arguments, state) for pickle and deepcopy; ancestors first, so nothing recurses deeply."
     state = (v.value, v._parents, v._partials, v.name, v.op, v.grad)
-    ids = getattr(_scheduled, "ids", set())
-    if not v._parents or id(v) in ids:            # a leaf, or a node whose inputs are saved before it
-        ids.discard(id(v))
+    if not v._parents: return (_empty_variable, (), state)          # a leaf
+    save = _current_save()
+    if save is not None and save.position.get(id(v), -1) > save.reached:
+        save.reached = save.position[id(v)]    # listed and reached in order: its inputs are saved already
         return (_empty_variable, (), state)
     from scratchgrad.backprop import topo_ordered_nodes   # imported on use, like backward()
-    ancestors = topo_ordered_nodes(v)[:-1]        # every input before its results; v itself is last
-    _scheduled.ids = {id(n) for n in ancestors}
-    return (_empty_variable, (ancestors,), state)
+    save = _Save(topo_ordered_nodes(v)[:-1])   # every input before its results; v itself is last
+    _saving.stack.append(weakref.ref(save))
+    return (_empty_variable, (save.ancestors, save), state)
 
-def _empty_variable(ancestors=()):
-    "A blank Variable for __setstate__ to fill; `ancestors` were only passed so that they are restored first."
+def _empty_variable(ancestors=(), save=None):
+    "A blank Variable for __setstate__ to fill; the arguments were only passed so that they are restored first."
     return _new(Variable)
+
+def _finished():
+    "What a `_Save` is restored as: nothing."
+    return None
+
+def _shallow_copy(v):
+    "copy.copy(v): a new node with the same value, inputs, partials, name, op and grad."
+    twin = _node(v.value, v._parents, v._partials, v.op)
+    twin.name, twin.grad = v.name, v.grad
+    return twin

@@ -186,8 +186,10 @@ def test_expand_draws_each_product_of_a_dot_node():
 
 def test_expand_with_a_capped_graph_marks_cut_inputs():
     z = var_dot([Variable(1.0), Variable(2.0)], [Variable(3.0), Variable(4.0)], 0.0)
-    src = draw_graph(z, max_nodes=1, expand=True).source
-    assert src.count("…") == 5 and "showing 1 of 6 nodes" in src
+    src = draw_graph(z, max_nodes=2, expand=True).source     # the dot node and w0 are drawn
+    assert src.count("…") == 4 and "showing 2 of 6 nodes" in src   # x0, w1, x1 and the bias are cut
+    src = draw_graph(z, max_nodes=1, expand=True).source     # at most 1 product per node, too
+    assert src.count("…") == 3 and "and 1 more product" in src
 
 
 # ---- the drawings stored in notebooks 00-03 are readable on the page -------------------------------------------------
@@ -213,3 +215,65 @@ def test_stored_drawings_have_labels_of_at_least_10px(name):
         assert px >= 10, f"{name} cell {i}: a {width_px:.0f} px wide drawing shrinks its labels to {px:.1f} px"
         found += 1
     assert found >= 2, f"{name}: expected drawings in the stored outputs"
+
+
+# ---- pickling keeps no state between saves: shared deep subgraphs, saves that fail, saves inside saves ----------------
+class Unsaveable:
+    "An object that refuses to be pickled or deep-copied."
+    def __reduce__(self): raise TypeError("Unsaveable: refuses to be saved")
+
+
+def shared_chain(n=5_000):
+    "Two outputs a = 2y and b = 3y sharing the chain y = x + x + ... (n additions)."
+    x, y = deep_chain(n)
+    return x, y, y * 2.0, y * 3.0
+
+
+ROUNDTRIPS = [lambda obj: pickle.loads(pickle.dumps(obj)), copy.deepcopy,
+              lambda obj: pickle.loads(pickle.dumps(obj, protocol=0)), lambda obj: pickle.loads(pickle._dumps(obj))]
+ROUNDTRIP_IDS = ["pickle", "deepcopy", "pickle-protocol-0", "python-pickler"]
+
+
+@pytest.mark.parametrize("roundtrip", ROUNDTRIPS, ids=ROUNDTRIP_IDS)
+def test_outputs_sharing_a_deep_subgraph_pickle_again_and_again(roundtrip):
+    x, y, a, b = shared_chain()
+    a2, b2 = roundtrip([a, b])
+    assert a2.parents[0] is b2.parents[0] and (a2.value, b2.value) == (a.value, b.value)    # shared stays shared
+    assert walk_to_leaf(a2.parents[0], a2.parents[0].parents[1])[1] == 5_000
+    for obj in (y, a, b, y.parents[0].parents[0], [b, a], x):    # each again, in any order: nothing left over
+        roundtrip(obj)
+    y2 = roundtrip(y)
+    assert walk_to_leaf(y2, y2.parents[1])[1] == 5_000 and get_gradient(y2)[y2.parents[1]] == 5_001
+
+
+@pytest.mark.parametrize("roundtrip", ROUNDTRIPS, ids=ROUNDTRIP_IDS)
+def test_pickling_works_after_a_failed_pickle(roundtrip):
+    x, y, a, b = shared_chain()
+    bad = y
+    for _ in range(4_990): bad = bad.parents[0]        # a node 10 steps above the leaf
+    bad.name = Unsaveable()
+    with pytest.raises(TypeError, match="Unsaveable"):
+        roundtrip(a)                                     # fails early: most of a's ancestors were not saved yet
+    bad.name = "ok"
+    mid = y.parents[0].parents[0]
+    for obj in (mid, y, a, [a, b]):                      # every node the failed save had listed
+        roundtrip(obj)
+    a2 = roundtrip(a)
+    assert a2.value == a.value and walk_to_leaf(a2.parents[0], a2.parents[0].parents[1])[1] == 5_000
+
+
+class PicklesAGraph:
+    "A name whose own pickling saves another deep graph (a pickle inside a pickle)."
+    def __init__(self, graph): self.graph = graph
+    def __reduce__(self): return (pickle.loads, (pickle.dumps(self.graph),))
+
+
+def test_pickling_is_reentrant():
+    x, y, a, b = shared_chain()
+    _, other = deep_chain(3_000)
+    y.parents[0].name = PicklesAGraph(other)                 # met while a's ancestors are being saved
+    a2 = pickle.loads(pickle.dumps(a))
+    other2 = a2.parents[0].parents[0].name
+    assert walk_to_leaf(other2, other2.parents[1])[1] == 3_000
+    assert walk_to_leaf(a2.parents[0], a2.parents[0].parents[1])[1] == 5_000
+    pickle.dumps([y, b])                                     # and nothing is left over

@@ -50,9 +50,9 @@ def test_division_by_zero_variable():
         3 / Variable(0.0)
 
 
-def test_exp_overflow_names_op_and_value():
-    with pytest.raises(OverflowError, match=r"exp: exp\(710\.0\) overflows"):
-        Variable(710.0).exp()
+def test_exp_overflow_is_inf_as_in_numpy():
+    "Decision (00_variable): a result too large for a float is inf, as numpy gives; math.exp would raise."
+    assert Variable(710.0).exp().value == math.inf and Variable(710.0).exp().partials == (math.inf,)
     assert math.isfinite(Variable(709.0).exp().value)
 
 
@@ -224,3 +224,99 @@ def test_draw_graph_of_real_tensors():
     src = draw_graph(out).source.replace("\\", "")
     assert "W | (3, 2) float64 | grad (3, 2)" in src
     assert "() float64 = 6" in src
+
+
+# ---- NaN propagates: NaN in, NaN out, in the value and in every local gradient that depends on it -------------------
+NAN = math.nan
+UNARY_NAN = {                          # op -> whether its local gradient depends on the input's value
+    "relu": (lambda v: v.relu(), True), "log": (lambda v: v.log(), True), "exp": (lambda v: v.exp(), True),
+    "tanh": (lambda v: v.tanh(), True), "sigmoid": (lambda v: v.sigmoid(), True), "neg": (lambda v: -v, False),
+    "square": (lambda v: v ** 2, True), "sqrt": (lambda v: v ** 0.5, True), "reciprocal": (lambda v: 1 / v, True),
+    "rpow": (lambda v: 2.0 ** v, True), "add": (lambda v: v + 1, False), "sub": (lambda v: 3 - v, False),
+    "mul": (lambda v: v * 2, False), "div": (lambda v: v / 2, False), "sum": (lambda v: var_sum(v, 1.0), False),
+    "dot": (lambda v: var_dot([v], [2.0], 1.0), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY_NAN))
+def test_nan_input_gives_nan_value_and_nan_local_gradient(name):
+    op, depends = UNARY_NAN[name]
+    x = Variable(NAN)
+    out = op(x)
+    assert math.isnan(out.value), f"{name}(nan) = {out.value}"
+    g = get_gradient(out)[x]
+    assert math.isnan(g) if depends else g == g, f"d {name}/dx at nan = {g}"
+
+
+def test_relu_of_nan_is_nan_with_a_nan_gradient():
+    x = Variable(NAN)
+    r = x.relu()
+    assert math.isnan(r.value) and math.isnan(r.partials[0])
+    assert Variable(-0.0).relu().partials == (0.0,) and Variable(-1.0).relu().value == 0.0    # the step is unchanged
+    assert Variable(2.0).relu().partials == (1.0,)
+
+
+def test_nan_reaches_binary_partials_and_the_exponent():
+    a, b = Variable(2.0), Variable(NAN)
+    assert math.isnan((a * b).partials[0]) and (a * b).partials[1] == 2.0
+    assert all(math.isnan(p) for p in (a / b).partials)
+    p = var_pow_of(Variable(NAN), Variable(2.0))
+    assert math.isnan(p.value) and all(math.isnan(d) for d in p.partials)
+    p = var_pow_of(Variable(2.0), Variable(NAN))
+    assert math.isnan(p.value) and all(math.isnan(d) for d in p.partials)
+
+
+def var_pow_of(a, b):
+    return a ** b
+
+
+def test_log_of_infinity_and_domain_errors_still_raise():
+    assert Variable(math.inf).log().value == math.inf and Variable(math.inf).log().partials == (0.0,)
+    with pytest.raises(ValueError, match=r"log: the input must be positive, got -inf"):
+        Variable(-math.inf).log()
+
+
+# ---- overflow gives the IEEE result (inf), as numpy and the Tensor half give -------------------------------------------
+def np_ieee(fn, *xs):
+    "fn evaluated on numpy float64 scalars, IEEE overflow allowed (no warning): numpy's answer."
+    with np.errstate(all="ignore"):
+        return float(fn(*map(np.float64, xs)))
+
+
+OVERFLOW_CASES = [   # (description, scratchgrad op, inputs, numpy value, numpy partial for each input)
+    ("1e-200 ** -1", lambda a: a ** -1, [1e-200], lambda x: x ** -1.0, [lambda x: -1.0 * x ** -2.0]),
+    ("-1e-200 ** -2", lambda a: a ** -2, [-1e-200], lambda x: x ** -2.0, [lambda x: -2.0 * x ** -3.0]),
+    ("-1e-200 ** -3", lambda a: a ** -3, [-1e-200], lambda x: x ** -3.0, [lambda x: -3.0 * x ** -4.0]),
+    ("-1e200 ** 3", lambda a: a ** 3, [-1e200], lambda x: x ** 3.0, [lambda x: 3.0 * x ** 2.0]),
+    ("10 ** 400", lambda a: a ** 400.0, [10.0], lambda x: x ** 400.0, [lambda x: 400.0 * x ** 399.0]),
+    ("1e-300 ** -0.5: a huge slope", lambda a: a ** -0.5, [1e-300], lambda x: x ** -0.5, [lambda x: -0.5 * x ** -1.5]),
+    ("2 ** 2000", lambda a: 2.0 ** a, [2000.0], lambda x: 2.0 ** x, [lambda x: 2.0 ** x * np.log(2.0)]),
+    ("a ** b", lambda a, b: a ** b, [10.0, 400.0], lambda x, n: x ** n,
+     [lambda x, n: n * x ** (n - 1.0), lambda x, n: x ** n * np.log(x)]),
+    ("exp(710)", lambda a: a.exp(), [710.0], np.exp, [np.exp]),
+    ("exp(1e308)", lambda a: a.exp(), [1e308], np.exp, [np.exp]),
+    ("1e300 / 1e-300", lambda a, b: a / b, [1e300, 1e-300], lambda x, y: x / y, [lambda x, y: 1 / y, lambda x, y: -x / y / y]),
+    ("1 / 5e-324", lambda a: 1.0 / a, [5e-324], lambda x: 1.0 / x, [lambda x: -1.0 / x / x]),
+    ("1e200 * 1e200", lambda a, b: a * b, [1e200, 1e200], lambda x, y: x * y, [lambda x, y: y, lambda x, y: x]),
+    ("log(5e-324)", lambda a: a.log(), [5e-324], np.log, [lambda x: 1.0 / x]),
+]
+
+
+@pytest.mark.parametrize("case", OVERFLOW_CASES, ids=[c[0] for c in OVERFLOW_CASES])
+def test_overflow_gives_numpys_ieee_result_in_value_and_gradient(case):
+    _, op, xs, value, partials = case
+    inputs = [Variable(x) for x in xs]
+    out = op(*inputs)                                  # no OverflowError
+    assert out.value == np_ieee(value, *xs)
+    grads = get_gradient(out)
+    for inp, partial in zip(inputs, partials):
+        assert grads[inp] == np_ieee(partial, *xs), (grads[inp], np_ieee(partial, *xs))
+
+
+def test_results_without_a_real_value_still_raise_naming_op_and_value():
+    with pytest.raises(ZeroDivisionError, match=r"\*\*: 0\.0 \*\* -1\.0 divides by zero"):
+        Variable(0.0) ** -1
+    with pytest.raises(ValueError, match=r"\*\*: negative base -1e\+200 to the non-integer power 2\.5 has no real value"):
+        Variable(-1e200) ** 2.5                      # Python would raise OverflowError('complex exponentiation')
+    with pytest.raises(ZeroDivisionError, match="/: division by zero"):
+        Variable(1.0) / 0.0
