@@ -202,18 +202,9 @@ def assert_same(got, want, name):
 
 
 FLOAT_INPUTS = {k: v for k, v in PLAIN_INPUTS.items() if np.asarray(v).dtype.kind == 'f'}
-# The engine's logsumexp/log_softmax forward (04b, since the lead's dfbb785) takes the maximum with initial=-inf, which
-# fails on integer arrays ("cannot convert float infinity to integer"); numpy and scipy promote to float64. Strict: these
-# fail today and must be unmarked once the engine is fixed.
-ENGINE_INT_BUG = pytest.mark.xfail(strict=True, reason='engine logsumexp/log_softmax forward on integer arrays (04b)')
-INT_CASES = {('logsumexp', 'python int'), ('logsumexp', 'int array'), ('logsumexp', 'list of ints'),
-             ('log_softmax', 'int array'), ('log_softmax', 'list of ints'), ('softmax', 'int array'), ('softmax', 'list of ints')}
-
-
 def cases(names, inputs, wraps):
-    "(name, input, wrap) triples, the engine's known failures marked as strict xfails."
-    return [pytest.param(n, i, w, marks=ENGINE_INT_BUG) if (n, i) in INT_CASES and w == 'plain' else (n, i, w)
-            for n in names for i in inputs for w in wraps]
+    "(name, input, wrap) triples."
+    return [(n, i, w) for n in names for i in inputs for w in wraps]
 
 
 @pytest.mark.parametrize('name, input_name, wrap', cases(sorted(CALLS), sorted(PLAIN_INPUTS), ['plain']))
