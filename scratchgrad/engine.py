@@ -9,67 +9,10 @@ from types import MappingProxyType
 import numpy as np
 
 # %% auto #0
-__all__ = ['PRIMITIVES', 'no_grad', 'enable_grad', 'set_grad_enabled', 'is_grad_enabled', 'Operators', 'Tensor', 'Primitive',
-           'defprim', 'apply', 'unbroadcast', 'add', 'neg', 'sub', 'mul', 'div', 'exp', 'log', 'relu', 'power', 'sqrt',
-           'reduce_sum', 'reshape', 'broadcast_to', 'astype', 'mean', 'transpose', 'swapaxes', 'matmul', 'reduce_max',
-           'reduce_min', 'absolute', 'toposort', 'backward', 'grad']
-
-# %% ../nbs/04a_engine.ipynb #3e34850e
-class _State(threading.local):
-    "The engine's switches, one copy per thread (each thread starts from these defaults)."
-    grad_enabled = True   # does apply() record the graph? (no_grad / enable_grad)
-    anomaly = False       # is every new array checked for NaN and inf? (detect_anomaly, chapter 04b)
-    backward_op = None    # name of the primitive whose VJP is running (for anomaly messages)
-    vjp_trace = None      # a set collecting the names of the VJPs that run (gradcheck)
-    def __init__(self): self.saved = []   # (switch, its field's previous value), restored when its block ends
-
-_state = _State()
-
-class _Switch:
-    "Set `_state.<field>` to `mode` inside a `with` block or a decorated function; restore the previous value after."
-    field = ''
-    def __init__(self, mode: bool = True): self.mode = bool(mode)
-    def __enter__(self):
-        _state.saved.append((self, getattr(_state, self.field)))
-        setattr(_state, self.field, self.mode)
-    def __exit__(self, *exc):
-        saved, i = _state.saved, len(_state.saved) - 1
-        while saved[i][0] is not self: i -= 1          # this switch's own entry: the last one, unless blocks interleave
-        setattr(_state, self.field, saved.pop(i)[1])
-    def __call__(self, f):
-        @functools.wraps(f)
-        def switched(*args, **kwargs):
-            with self: return f(*args, **kwargs)
-        return switched
-
-class _GradMode(_Switch):
-    "Record the graph (True) or not (False) inside this block."
-    field = 'grad_enabled'
-
-def no_grad() -> _GradMode:
-    "Don't record the graph inside this block: for evaluation and parameter updates."
-    return _GradMode(False)
-
-def enable_grad() -> _GradMode:
-    "Record the graph inside this block even if an outer block turned recording off."
-    return _GradMode(True)
-
-class set_grad_enabled(_GradMode):
-    "Record the graph or not: from this call on, as PyTorch's does, or, used with `with` or as a decorator, inside it only."
-    def __init__(self, mode: bool = True):
-        super().__init__(mode)
-        self._before, _state.grad_enabled = _state.grad_enabled, self.mode   # the call itself switches
-    def __enter__(self):
-        before, self._before = self._before, None
-        super().__enter__()
-        if before is not None: _state.saved[-1] = (self, before)   # `with` restores the value from before the call
-    def __call__(self, f):
-        if self._before is not None: _state.grad_enabled, self._before = self._before, None   # a decorator: undo
-        return super().__call__(f)                                # the call's switch; switch while f runs
-
-def is_grad_enabled() -> bool:
-    "Is `apply` recording the graph in this thread?"
-    return _state.grad_enabled
+__all__ = ['PRIMITIVES', 'Operators', 'Tensor', 'no_grad', 'enable_grad', 'is_grad_enabled', 'Primitive', 'defprim', 'apply',
+           'unbroadcast', 'add', 'neg', 'sub', 'mul', 'div', 'exp', 'log', 'relu', 'power', 'sqrt', 'reduce_sum',
+           'reshape', 'broadcast_to', 'astype', 'mean', 'transpose', 'swapaxes', 'matmul', 'reduce_max', 'reduce_min',
+           'absolute', 'toposort', 'backward', 'grad', 'set_grad_enabled']
 
 # %% ../nbs/04a_engine.ipynb #bbff2842
 class Operators:
@@ -224,24 +167,8 @@ def _np_args(x, op, dtype=None, out=None, **rest):
     return x if dtype is None else astype(x, dtype)
 
 def _hold(prim, parents):
-    "A `_Hold` keeping read-only the parameters whose values `prim`'s VJP reads: parents, or what parents are views of."
-    if not prim.reads_inputs: return None
-    leaves = []
-    for p in parents:
-        if p._prim is None:
-            if p.requires_grad: leaves.append(p)          # a parameter
-        elif p.array.base is not None:                     # a view (W.T, W[0], W.reshape(...)) of a parameter?
-            w = _viewed_param(p)
-            if w is not None: leaves.append(w)
-    return _Hold(leaves) if leaves else None
-
-def _viewed_param(t):
-    "The parameter whose array node `t`'s array is a view of, following the ops that made views; or None."
-    root = t.array.base                                    # (numpy points a view of a view at the owner of the memory)
-    while t._prim is not None:
-        t = next((p for p in t.parents if p.array is root or p.array.base is root), None)
-        if t is None: return None                          # a view of an array made inside the graph: not guarded
-    return t if t.requires_grad else None
+    "Nothing is held yet: the section \"Changing an array the graph still needs\" (near the end) fills this in."
+    return None
 
 def _data(x):
     "The numpy array (or number) inside `x`."
@@ -255,21 +182,49 @@ def _shape(x) -> tuple:
     "Shape of a Tensor or a plain value."
     return x.array.shape if isinstance(x, Tensor) else np.shape(x)
 
-# %% ../nbs/04a_engine.ipynb #88b93833
-class _Hold:
-    "Keeps the arrays of some leaves read-only while it lives (a recorded node holds one for the leaves it reads)."
-    __slots__ = ('leaves',)
-    def __init__(self, leaves):
-        self.leaves = leaves
-        for t in leaves:
-            if t._users == 0:
-                t._writeable = t.array.flags.writeable
-                t.array.setflags(write=False)
-            t._users += 1
-    def __del__(self):
-        for t in self.leaves:
-            t._users -= 1
-            if t._users == 0 and t._writeable: t.array.setflags(write=True)
+# %% ../nbs/04a_engine.ipynb #bb3a5c2c
+class _State(threading.local):
+    "The engine's switches, one copy per thread (each thread starts from these defaults)."
+    grad_enabled = True   # does apply() record the graph? (no_grad / enable_grad)
+    anomaly = False       # is every new array checked for NaN and inf? (detect_anomaly, chapter 04b)
+    backward_op = None    # name of the primitive whose VJP is running (for anomaly messages)
+    vjp_trace = None      # a set collecting the names of the VJPs that run (gradcheck)
+    def __init__(self): self.saved = []   # (switch, its field's previous value), restored when its block ends
+
+_state = _State()
+
+class _Switch:
+    "Set `_state.<field>` to `mode` inside a `with` block or a decorated function; restore the previous value after."
+    field = ''
+    def __init__(self, mode: bool = True): self.mode = bool(mode)
+    def __enter__(self):
+        _state.saved.append((self, getattr(_state, self.field)))
+        setattr(_state, self.field, self.mode)
+    def __exit__(self, *exc):
+        saved, i = _state.saved, len(_state.saved) - 1
+        while saved[i][0] is not self: i -= 1          # this switch's own entry: the last one, unless blocks interleave
+        setattr(_state, self.field, saved.pop(i)[1])
+    def __call__(self, f):
+        @functools.wraps(f)
+        def switched(*args, **kwargs):
+            with self: return f(*args, **kwargs)
+        return switched
+
+class _GradMode(_Switch):
+    "Record the graph (True) or not (False) inside this block."
+    field = 'grad_enabled'
+
+def no_grad() -> _GradMode:
+    "Don't record the graph inside this block: for evaluation and parameter updates."
+    return _GradMode(False)
+
+def enable_grad() -> _GradMode:
+    "Record the graph inside this block even if an outer block turned recording off."
+    return _GradMode(True)
+
+def is_grad_enabled() -> bool:
+    "Is `apply` recording the graph in this thread?"
+    return _state.grad_enabled
 
 # %% ../nbs/04a_engine.ipynb #2973f5ce
 class Primitive:
@@ -681,7 +636,7 @@ def _backprop(roots, seeds, create_graph, retain_graph, targets=None) -> dict:
     keep = None if targets is None else _on_path(order, targets)
     grads, found = {}, {}
     for r, s in zip(roots, seeds): grads[r] = s if r not in grads else grads[r] + s
-    with set_grad_enabled(create_graph):       # the VJPs record a graph only if asked to
+    with _GradMode(create_graph):              # the VJPs record a graph only if asked to
         for node in reversed(order):
             g = grads.pop(node, None)
             is_leaf = node._prim is None
@@ -770,3 +725,55 @@ def grad(outputs,             # a Tensor, or a list of them
     found = _backprop([o for o, _ in live], seeds, create_graph, retain_graph, targets=set(ins)) if live else {}
     res = [found[x] if x in found else _leaf(np.zeros(x.shape, dtype=x.dtype)) for x in ins]
     return tuple(res) if many else res[0]
+
+# %% ../nbs/04a_engine.ipynb #cd151bf0
+class set_grad_enabled(_GradMode):
+    "Record the graph or not: from this call on, as PyTorch's does, or, used with `with` or as a decorator, inside it only."
+    def __init__(self, mode: bool = True):
+        super().__init__(mode)
+        self._before, _state.grad_enabled = _state.grad_enabled, self.mode   # the call itself switches
+    def __enter__(self):
+        before, self._before = self._before, None
+        super().__enter__()
+        if before is not None: _state.saved[-1] = (self, before)   # `with` restores the value from before the call
+    def __call__(self, f):
+        if self._before is not None: _state.grad_enabled, self._before = self._before, None   # a decorator: undo
+        return super().__call__(f)                                # the call's switch; switch while f runs
+
+
+# %% ../nbs/04a_engine.ipynb #88b93833
+class _Hold:
+    "Keeps the arrays of some leaves read-only while it lives (a recorded node holds one for the leaves it reads)."
+    __slots__ = ('leaves',)
+    def __init__(self, leaves):
+        self.leaves = leaves
+        for t in leaves:
+            if t._users == 0:
+                t._writeable = t.array.flags.writeable
+                t.array.setflags(write=False)
+            t._users += 1
+    def __del__(self):
+        for t in self.leaves:
+            t._users -= 1
+            if t._users == 0 and t._writeable: t.array.setflags(write=True)
+
+def _hold(prim, parents):
+    "A `_Hold` keeping read-only the parameters whose values `prim`'s VJP reads: parents, or what parents are views of."
+    if not prim.reads_inputs: return None
+    leaves = []
+    for p in parents:
+        if p._prim is None:
+            if p.requires_grad: leaves.append(p)          # a parameter
+        elif p.array.base is not None:                     # a view (W.T, W[0], W.reshape(...)) of a parameter?
+            w = _viewed_param(p)
+            if w is not None: leaves.append(w)
+    return _Hold(leaves) if leaves else None
+
+def _viewed_param(t):
+    "The parameter whose array node `t`'s array is a view of, following the ops that made views; or None."
+    root = t.array.base                                    # (numpy points a view of a view at the owner of the memory)
+    while t._prim is not None:
+        t = next((p for p in t.parents if p.array is root or p.array.base is root), None)
+        if t is None: return None                          # a view of an array made inside the graph: not guarded
+    return t if t.requires_grad else None
+

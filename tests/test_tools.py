@@ -98,3 +98,6 @@ def test_make_lab_copies_each_notebook_once_with_the_projects_kernel(tmp_path, m
     mine.write_text('{"my": "answers"}')
     assert make_lab.copy_notebooks() == 0 and mine.read_text() == '{"my": "answers"}'
     assert 'lab/' in (ROOT / '.gitignore').read_text().split()
+    answers = [c for f in (tmp_path / 'lab').glob('*.ipynb') if f != mine for c in json.loads(f.read_text())['cells']
+               if c['cell_type'] == 'code' and ''.join(c['source']).startswith('#| answer')]
+    assert answers and all(c['metadata']['jupyter']['source_hidden'] for c in answers)

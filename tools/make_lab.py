@@ -4,7 +4,8 @@ Doing the exercises changes a notebook; in nbs/ that would make `make test` fail
 your answers into the book. So `make lab` opens copies in lab/ instead. A notebook is copied only if lab/ has no copy
 of it yet, so your work is never overwritten (delete a file in lab/ to get a fresh copy of it). Each copy names the
 kernel `scratchgrad` (this virtualenv's Python, installed here as a Jupyter kernel), so JupyterLab starts it without
-asking "Select Kernel".
+asking "Select Kernel". Code cells marked `#| answer` (they contain an exercise's answer) start with their source
+collapsed, as the site shows them, so the answer is not in plain view while you work on the exercise.
 """
 import json, shutil, subprocess, sys
 from pathlib import Path
@@ -28,6 +29,9 @@ def copy_notebooks() -> int:
         if dest.exists(): continue
         nb = json.loads(fn.read_text(encoding='utf-8'))
         nb['metadata']['kernelspec'] = KERNEL
+        for c in nb['cells']:
+            if c['cell_type'] == 'code' and ''.join(c['source']).startswith('#| answer'):
+                c['metadata'].setdefault('jupyter', {})['source_hidden'] = True
         dest.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
         new += 1
     return new

@@ -107,7 +107,7 @@ MUTANTS = [
       "two .grads (or a .grad and the caller's grad=) share one array"),
     M('backward_overwrites_grad', 'engine', "leaf.grad = g if leaf.grad is None else leaf.grad + g", "leaf.grad = g",
       "backward() overwrites .grad instead of accumulating"),
-    M('backward_always_records', 'engine', "with set_grad_enabled(create_graph):", "with set_grad_enabled(True):",
+    M('backward_always_records', 'engine', "with _GradMode(create_graph):", "with _GradMode(True):",
       "every backward pass is recorded (create_graph ignored: memory, .grad requires grad)"),
     M('fit_skips_shape_check', 'engine', "if c.array.shape != p.array.shape:", "if False:",
       "a VJP returning a wrongly shaped cotangent is not caught"),
