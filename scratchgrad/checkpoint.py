@@ -75,6 +75,10 @@ def load_state_dict(model: Module, state: dict) -> Module:
         if name in state: np.copyto(t.array, state[name])   # a shared Tensor gets equal values, once per name
     return model
 
+# %% ../nbs/05f_checkpoint.ipynb #19756089
+Module.state_dict = state_dict
+Module.load_state_dict = load_state_dict
+
 # %% ../nbs/05f_checkpoint.ipynb #440e11c0
 def _fsync_dir(folder: Path):
     "Flush a folder's entries (a rename) to disk where the OS allows it (POSIX; a no-op on Windows)."
