@@ -229,6 +229,7 @@ PROBE = r"""(function () {
   r.innerHeight = window.innerHeight;
   r.pageScrollsSideways = r.scrollWidth > r.innerWidth;
   r.column = Math.round(col.width);
+  r.h1s = Array.from(main.querySelectorAll('h1')).map(function (h) { return h.textContent.slice(0, 60); });
   var h1 = main.querySelector('h1');
   r.h1Top = h1 ? h1.getBoundingClientRect().top + window.scrollY : null;
   r.menuShown = shown(document.querySelector('.sg-menu'));
@@ -305,6 +306,19 @@ def test_every_sidebar_and_toc_link_resolves(page):
     ids = set(r['ids'])   # a browser finds a fragment's target by its text as written, or percent-decoded
     missing = [h for h in r['toc'] + r['inlineToc'] if not {h[1:], unquote(h[1:])} & ids]
     assert not missing, f'{page}: table-of-contents links without a target: {missing}'
+
+
+# 05d's markdown has a line `#After loss.backward(), each parameter ...`: a sentence that renders as a second title.
+KNOWN_EXTRA_TITLES = {'optim.html'}
+
+
+@pytest.mark.parametrize('page', [pytest.param(p, marks=pytest.mark.xfail(
+    strict=True, reason='nbs/05d_optim.ipynb: a markdown line starts with "#After": remove from KNOWN_EXTRA_TITLES once '
+                        'fixed')) if p in KNOWN_EXTRA_TITLES else p for p in PAGES])
+def test_page_has_one_title(page):
+    "One H1 per page, its title: a markdown line that starts with `#` by accident would become a second one."
+    h1s = probed(page)['h1s']
+    assert len(h1s) == 1, f'{page}: {len(h1s)} titles (H1): {h1s}'
 
 
 @pytest.mark.parametrize('page', PAGES)
