@@ -11,11 +11,14 @@ So we process the cells ourselves (nbdev's directives: hide, echo, output, inclu
 HTML exporter render them with MathJax served from `docs/mathjax/` (math works offline).
 
 The site is a book: the chapters are the notebooks of `nbs/`, in file-name order, each titled by its H1 and subtitle (no
-chapter list is written down here). Every page gets a sidebar of chapters, a table of contents of its H2/H3 headings,
-and offline full-text search: MiniSearch (vendored in tools/site/vendor) over `search-index.js`, built here from the
-rendered pages. `tools/site/` holds the hand-written CSS and JS; they are copied to `docs/assets/`.
+chapter list is written down here). Every page gets a sidebar of chapters (behind a menu button on a phone), a table of
+contents of its H2/H3 headings (folded under the title on narrow screens), links to download its notebook
+(`docs/nbs/`, without the repository-only `nbdev_export()` cell) and to its source on GitHub (settings.ini's `git_url`
+and `branch`), and offline full-text search: MiniSearch (vendored in tools/site/vendor) over `search-index.js`, built
+here from the rendered pages, with their TeX math as plain text. `tools/site/` holds the hand-written CSS and JS; they
+are copied to `docs/assets/`.
 """
-import argparse, copy, html, json, re, shutil, sys, zipfile
+import argparse, copy, html, json, re, shutil, sys, unicodedata, zipfile
 from configparser import ConfigParser
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -28,8 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / 'tools' / 'site'
 MATHJAX_WHEEL = 'jupyter-server-mathjax==0.2.6'   # MathJax 2.7.9's static files, repackaged on PyPI
 MATHJAX_URL = 'mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe'
+# MathJax's HTML-CSS output, with the STIX-Web fonts of docs/mathjax. It declares a "MathJax_Blank" @font-face at
+# url('about:blank'), which a browser refuses (a console error on every page with math, loudest from file://): a local()
+# source fails just as quietly as MathJax expects. Long displayed formulas break at their column's width (a phone's).
 MATHJAX_FONTS = ('<script type="text/x-mathjax-config">MathJax.Hub.Config({"HTML-CSS":{availableFonts:["STIX-Web"],'
-                 'preferredFont:"STIX-Web",webFont:"STIX-Web",imageFont:null}});</script>')
+                 'preferredFont:"STIX-Web",webFont:"STIX-Web",imageFont:null,linebreaks:{automatic:true},'
+                 'styles:{"@font-face":{src:"local(\'MathJax_Blank\')"}}}});</script>')
 DIRECTIVE = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 SHOW_DOC = re.compile(r'^\s*show_doc\(.*\)\s*$')
 # show_doc writes Quarto's link attributes, `[source](url){target="_blank" ...}`, which plain markdown prints as text.
@@ -39,6 +46,16 @@ QUARTO_LINK = re.compile(r'\[([^\]]+)\]\((https?://[^)\s]+)\)\{[^}\n]*\}')
 def settings():
     cp = ConfigParser(delimiters=['=']); cp.read(ROOT / 'settings.ini')
     return cp['DEFAULT']
+
+
+def repo_url():
+    "The repository on GitHub (settings.ini's `git_url`, e.g. https://github.com/scratchgrad/scratchgrad)."
+    return settings()['git_url'].rstrip('/')
+
+
+def source_url(fn: Path):
+    "Where a reader sees `fn` (a notebook of nbs/, or CONTRIBUTING.md) on GitHub, on settings.ini's `branch`."
+    return f"{repo_url()}/blob/{settings()['branch']}/{fn.relative_to(ROOT).as_posix()}"
 
 
 def directives(src):
@@ -168,8 +185,9 @@ class Page:
 
 
 def notebooks():
-    "The home page, then every numbered notebook of nbs/ in file-name order."
-    return [ROOT / 'nbs' / 'index.ipynb'] + sorted((ROOT / 'nbs').glob('[0-9]*.ipynb'))
+    "The home page, then every numbered notebook of nbs/ (settings.ini's `nbs_path`) in file-name order."
+    nbs = ROOT / settings().get('nbs_path', 'nbs')   # nbdev's default
+    return [nbs / 'index.ipynb'] + sorted(nbs.glob('[0-9]*.ipynb'))
 
 
 def markdown_notebook(fn: Path):
@@ -202,11 +220,49 @@ def headings(body: str):
     return [(int(lv), hid, html.unescape(re.sub(r'<[^>]+>', '', txt)).strip()) for lv, hid, txt in HEADING.findall(body)]
 
 
+def toc_items(body: str, levels=(2, 3)):
+    return ''.join(f'<li class="sg-toc-h{lv}"><a href="#{html.escape(hid)}">{html.escape(txt)}</a></li>'
+                   for lv, hid, txt in headings(body) if lv in levels)
+
+
 def toc_html(body: str):
-    items = [f'<li class="sg-toc-h{lv}"><a href="#{html.escape(hid)}">{html.escape(txt)}</a></li>'
-             for lv, hid, txt in headings(body)]
+    "The contents column of a wide window (site.css hides it below 1100 px, where `inline_toc_html` takes over)."
+    items = toc_items(body)
     if not items: return '<aside class="sg-toc"></aside>'
-    return '<aside class="sg-toc"><div class="sg-side-h">On this page</div><ul>' + ''.join(items) + '</ul></aside>'
+    return '<aside class="sg-toc"><div class="sg-side-h">On this page</div><ul>' + items + '</ul></aside>'
+
+
+def inline_toc_html(body: str):
+    "The page's H2 sections under its title, folded (a <details>): what a phone or a narrow window shows instead."
+    items = toc_items(body, levels=(2,))
+    return f'<details class="sg-toc-inline"><summary>On this page</summary><ul>{items}</ul></details>' if items else ''
+
+
+NB_DIR = 'nbs'   # docs/nbs/ holds the notebooks a reader downloads
+
+
+def learner_notebook(nb) -> str:
+    """The notebook a reader downloads: the chapter as in nbs/, with its outputs, minus the cells that only work inside
+    the repository (`nbdev_export()` writes the package from settings.ini, which a downloaded notebook does not have)."""
+    nb = copy.deepcopy(nb)
+    nb.cells = [c for c in nb.cells if not (c.cell_type == 'code' and 'nbdev_export(' in c.source)]
+    return nbformat.writes(nb) + '\n'
+
+
+def notebook_links_html(page: Page):
+    "Download the chapter's notebook (docs/nbs/) and see its source on GitHub (settings.ini's git_url and branch)."
+    links = []
+    if page.fn.suffix == '.ipynb':
+        links.append(f'<a class="sg-download" href="{NB_DIR}/{html.escape(page.fn.name)}" download '
+                     f'title="The chapter as a Jupyter notebook, with its outputs">Download notebook</a>')
+    links.append(f'<a class="sg-github" href="{html.escape(source_url(page.fn))}">Source on GitHub</a>')
+    return '<div class="sg-nb-links">' + ''.join(links) + '</div>'
+
+
+def after_title(main: str, extra: str):
+    "Insert `extra` right after the page's H1 and the `> subtitle` under it (at the top of a page without an H1)."
+    m = re.search(r'</h1>\s*(?:<blockquote>.*?</blockquote>)?', main, re.S)
+    return main[:m.end()] + extra + main[m.end():] if m else extra + main
 
 
 def inline_markdown(text: str) -> str:
@@ -223,14 +279,16 @@ def sidebar_html(book, here: Page):
         return f'<li{cls}><a href="{p.name}" title="{tip}">{num}{inline_markdown(p.title)}</a>{sub}</li>'
     chapters = [p for p in book if p.number or p.name == 'index.html']
     others = [p for p in book if p not in chapters]
-    repo = settings()['git_url'].replace('%(user)s', settings()['user']).replace('%(repo)s', settings()['repo'])
-    return ('<nav class="sg-sidebar" aria-label="Chapters"><div class="sg-side-h">Chapters</div><ol>'
+    return ('<nav id="sg-sidebar" class="sg-sidebar" aria-label="Chapters"><div class="sg-side-h">Chapters</div><ol>'
             + ''.join(item(p) for p in chapters) + '</ol><div class="sg-side-h">Project</div><ul>'
-            + ''.join(item(p) for p in others) + f'<li><a href="{repo}">Repository</a></li></ul></nav>')
+            + ''.join(item(p) for p in others) + f'<li><a href="{html.escape(repo_url())}">Repository</a></li></ul></nav>')
 
 
 def topbar_html():
-    return ('<header class="sg-top"><a class="sg-brand" href="index.html">scratchgrad</a>'
+    "The top bar: the chapters button (shown on narrow screens, where the sidebar folds away), the title, search."
+    return ('<header class="sg-top"><button class="sg-menu" type="button" aria-controls="sg-sidebar" aria-expanded="false"'
+            ' aria-label="Chapters" title="Chapters"><span class="sg-menu-icon" aria-hidden="true"></span></button>'
+            '<a class="sg-brand" href="index.html">scratchgrad</a>'
             '<form class="sg-search" role="search" onsubmit="return false">'
             '<input id="sg-q" name="q" type="search" placeholder="Search the book" autocomplete="off" aria-label="Search">'
             '<div id="sg-results" class="sg-results tex2jax_ignore" hidden></div></form></header>')
@@ -245,16 +303,20 @@ def pager_html(book, here: Page):
 
 
 SCRIPTS = ('<script>window.SG_ASSETS="assets/";</script><script src="assets/site.js"></script>')
+# Set before the page paints: with JavaScript the narrow layout folds the chapter list behind the menu button; without
+# it, site.css shows the list after the page instead (the button would do nothing).
+JS_FLAG = "<script>document.documentElement.classList.add('sg-js');</script>"
 
 
 def frame(body: str, book, here: Page):
     "Wrap nbconvert's `<main>` in the book's layout: top bar, sidebar, the page with its pager, its table of contents."
-    head = '<link rel="stylesheet" href="assets/site.css">' + MATHJAX_FONTS
+    head = JS_FLAG + '<link rel="stylesheet" href="assets/site.css">' + MATHJAX_FONTS
     body = body.replace('</head>', head + '</head>', 1)
     start, end = body.index('<main>'), body.rindex('</main>') + len('</main>')
     main = body[start + len('<main>'):end - len('</main>')]
+    page = after_title(main, notebook_links_html(here) + inline_toc_html(main))
     layout = (topbar_html() + '<div class="sg-layout">' + sidebar_html(book, here)
-              + '<main class="sg-main">' + main + pager_html(book, here) + '</main>' + toc_html(main) + '</div>' + SCRIPTS)
+              + '<main class="sg-main">' + page + pager_html(book, here) + '</main>' + toc_html(main) + '</div>' + SCRIPTS)
     return body[:start] + layout + body[end:]
 
 
@@ -277,42 +339,157 @@ def mark_graphs(body: str):
 
 # ---- search ----------------------------------------------------------------------------------------------------------
 
+# The search index holds plain text: what a reader reads in a result, and words to match. MathJax typesets the page's
+# `$...$` in the browser, but the index would keep the TeX source (`$\\bar x$`, `\\frac{..}{..}`); `plain_math` turns
+# it into a plain-text approximation (x̄, (a)/(b), ∂f/∂x, ℝⁿ).
+TEX_SYMBOLS = dict(
+    alpha='α', beta='β', gamma='γ', delta='δ', epsilon='ε', varepsilon='ε', zeta='ζ', eta='η', theta='θ', vartheta='ϑ',
+    iota='ι', kappa='κ', lambda_='λ', mu='μ', nu='ν', xi='ξ', pi='π', rho='ρ', sigma='σ', tau='τ', upsilon='υ',
+    phi='φ', varphi='φ', chi='χ', psi='ψ', omega='ω', Gamma='Γ', Delta='Δ', Theta='Θ', Lambda='Λ', Xi='Ξ', Pi='Π',
+    Sigma='Σ', Phi='Φ', Psi='Ψ', Omega='Ω', partial='∂', nabla='∇', cdot='·', cdots='⋯', ldots='…', dots='…',
+    times='×', div='÷', pm='±', mp='∓', to='→', rightarrow='→', leftarrow='←', Rightarrow='⇒', Leftrightarrow='⇔',
+    mapsto='↦', le='≤', leq='≤', ge='≥', geq='≥', ne='≠', neq='≠', ll='≪', gg='≫', approx='≈', sim='∼', equiv='≡',
+    propto='∝', in_='∈', notin='∉', subset='⊂', subseteq='⊆', cup='∪', cap='∩', forall='∀', exists='∃', infty='∞',
+    sum='Σ', prod='∏', int='∫', top='ᵀ', prime='′', circ='∘', odot='⊙', otimes='⊗', oplus='⊕', langle='⟨', rangle='⟩',
+    lfloor='⌊', rfloor='⌋', lceil='⌈', rceil='⌉', ell='ℓ', mid='|', vert='|', Vert='‖', lvert='|', rvert='|',
+    lVert='‖', rVert='‖', emptyset='∅', neg='¬', land='∧', lor='∨', star='⋆', ast='∗', bullet='•')
+TEX_SYMBOLS.update({'lambda': 'λ', 'in': '∈', '{': '{', '}': '}', '|': '‖', '%': '%', '$': '$', '#': '#', '&': '&',
+                    '_': '_', ',': ' ', ';': ' ', ':': ' ', '!': '', ' ': ' ', 'quad': ' ', 'qquad': ' ', '\\': '; '})
+TEX_TIGHT = {'partial', 'nabla', 'sum', 'prod', 'int', 'neg'} | {k for k, v in TEX_SYMBOLS.items() if 'α' <= v <= 'ω' or 'Α' <= v <= 'Ω'}
+TEX_DROP = {'left', 'right', 'big', 'Big', 'bigg', 'Bigg', 'bigl', 'bigr', 'Bigl', 'Bigr', 'biggl', 'biggr', 'displaystyle',
+            'textstyle', 'limits', 'nolimits', 'nonumber', 'notag'}
+TEX_ARG = {'text', 'textrm', 'textit', 'textbf', 'texttt', 'mathrm', 'mathbf', 'mathit', 'mathsf', 'mathtt', 'mathcal',
+           'mathscr', 'mathfrak', 'operatorname', 'boldsymbol', 'bm', 'mathrel', 'mathop', 'mathbin', 'mathord', 'mbox',
+           'hbox', 'underbrace', 'overbrace', 'underline', 'color', 'label'}
+TEX_ACCENTS = dict(bar='\u0304', overline='\u0305', hat='\u0302', widehat='\u0302', tilde='\u0303', widetilde='\u0303',
+                   dot='\u0307', ddot='\u0308', vec='\u20d7')
+TEX_BB = dict(R='ℝ', N='ℕ', Z='ℤ', Q='ℚ', C='ℂ', E='𝔼', P='ℙ')
+TEX_SUP = dict(zip('0123456789+-=()niT', '⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵀ'), **{'ᵀ': 'ᵀ', '′': '′', '−': '⁻'})
+TEX_SUB = dict(zip('0123456789+-=()aeijklmnoprstuvx', '₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ'))
+TEX_TOKEN = re.compile(r'\\([A-Za-z]+)\s*|\\(.)|(\s+)|(.)', re.S)
+MATH = re.compile(r'\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<![\\$])\$([^$]+?)\$', re.S)
+
+
+class _Tex:
+    "A small reader of TeX math that writes plain text (see `tex_to_text`)."
+    def __init__(self, src): self.toks, self.i = [m for m in TEX_TOKEN.finditer(src)], 0
+
+    def peek(self): return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def group(self) -> str:
+        "The next argument: a {braced group} or one token, as text."
+        while self.peek() and self.peek().group(3): self.i += 1   # spaces before an argument
+        t = self.peek()
+        if t is None: return ''
+        if t.group(4) == '{':
+            self.i += 1; return self.until('}')
+        return self.token()
+
+    def until(self, close=None) -> str:
+        out = []
+        while (t := self.peek()) is not None:
+            if close and t.group(4) == close: self.i += 1; break
+            out.append(self.token())
+        return ''.join(out)
+
+    def token(self) -> str:
+        t = self.toks[self.i]; self.i += 1
+        name, sym, space, ch = t.groups()
+        if name:
+            text, nxt = self.command(name), self.peek()
+            if name in TEX_TIGHT: return text                       # \\partial f -> ∂f, \\sigma x -> σx
+            word = text[-1:].isalpha() and name not in TEX_SYMBOLS   # \\tanh x -> tanh x, \\log\\sigma -> log σ
+            spaced = t.group(0)[-1].isspace() or (word and nxt is not None and (nxt.group(1) or (nxt.group(4) or '').isalnum()))
+            return text + (' ' if spaced else '')
+        if space: return ' '
+        if sym is not None: return TEX_SYMBOLS.get(sym, sym)
+        if ch == '{': return self.until('}')
+        if ch in '}&': return ''
+        if ch in '^_': return self.script(ch)
+        return ch
+
+    def script(self, ch) -> str:
+        raw = self.group()
+        arg, table, after = raw.strip(), TEX_SUP if ch == '^' else TEX_SUB, ' ' if raw.endswith(' ') else ''
+        if arg and all(c in table for c in arg): return ''.join(table[c] for c in arg) + after
+        return ch + (arg if len(arg) == 1 else f'({arg})') + after
+
+    def command(self, name) -> str:
+        if name in TEX_DROP: return ''
+        if name in ('frac', 'dfrac', 'tfrac'):
+            a, b = self.group().strip(), self.group().strip()
+            wrap = lambda x: f'({x})' if re.search(r'[\s+\-=/<>,±·×−]', x) else x
+            return f'{wrap(a)}/{wrap(b)}'
+        if name == 'sqrt':
+            if self.peek() is not None and self.peek().group(4) == '[': self.i += 1; self.until(']')
+            arg = self.group().strip()
+            return '√' + (arg if len(arg) == 1 else f'({arg})')
+        if name in ('begin', 'end'): self.group(); return ' '
+        if name == 'mathbb': arg = self.group().strip(); return TEX_BB.get(arg, arg)
+        if name in TEX_ACCENTS: arg = self.group().strip(); return arg + TEX_ACCENTS[name] if arg else ''
+        if name in TEX_ARG: return self.group()
+        return TEX_SYMBOLS.get(name, name)   # \log, \tanh, \max...: the function's name
+
+
+def tex_to_text(tex: str) -> str:
+    "A plain-text approximation of TeX math: `\\frac{\\partial f}{\\partial x}` -> `(∂f)/(∂x)`, `\\bar x` -> `x̄`."
+    return unicodedata.normalize('NFC', re.sub(r'\s+', ' ', _Tex(tex).until()).strip())   # y + macron -> ȳ
+
+
+def plain_math(text: str) -> str:
+    "Replace every `$...$`, `$$...$$`, `\\(...\\)` and `\\[...\\]` of prose by its plain text (`tex_to_text`)."
+    return MATH.sub(lambda m: tex_to_text(next(g for g in m.groups() if g is not None)), text)
+
+
 class _Sections(HTMLParser):
-    "Splits a page's main content into sections at its H1/H2/H3 headings, keeping their text (prose, code, outputs)."
+    """Splits a page's main content into sections at its H1/H2/H3 headings, keeping their text (prose, code, outputs).
+    Each section's text is a list of (text, is_code) runs: math is read as TeX in prose only (code keeps its `$` and `\\`)."""
     SKIP = {'script', 'style'}
     BLOCK = {'p', 'div', 'li', 'pre', 'td', 'th', 'tr', 'br', 'h1', 'h2', 'h3', 'h4', 'blockquote', 'summary'}
+    CODE = {'pre', 'code'}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.sections, self.skip, self.in_heading = [['', '', []]], 0, False
+        self.sections, self.skip, self.in_heading, self.code = [['', '', []]], 0, False, 0
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag in self.BLOCK: self.sections[-1][2].append(' ')
+        if tag in self.BLOCK: self.sections[-1][2].append((' ', False))
+        if tag in self.CODE: self.code += 1
         if tag in self.SKIP or (tag == 'a' and a.get('class') == 'anchor-link'): self.skip += 1
         elif tag in ('h1', 'h2', 'h3') and a.get('id'):
             self.sections.append([a['id'], '', []]); self.in_heading = True
 
     def handle_endtag(self, tag):
-        if tag in self.BLOCK: self.sections[-1][2].append(' ')
+        if tag in self.BLOCK: self.sections[-1][2].append((' ', False))
+        if tag in self.CODE: self.code = max(0, self.code - 1)
         if tag in self.SKIP or (tag == 'a' and self.skip): self.skip = max(0, self.skip - 1)
         elif tag in ('h1', 'h2', 'h3'): self.in_heading = False
 
     def handle_data(self, data):
         if self.skip: return
         if self.in_heading: self.sections[-1][1] += data
-        else: self.sections[-1][2].append(data)
+        else: self.sections[-1][2].append((data, self.code > 0))
+
+
+def plain_text(parts) -> str:
+    "A section's runs of (text, is_code) as one line of text, with the prose's math in plain text (`plain_math`)."
+    out, prose = [], []
+    for text, is_code in parts + [('', True)]:
+        if not is_code: prose.append(text); continue
+        out += [plain_math(''.join(prose)), text]; prose = []
+    return re.sub(r'\s+', ' ', ''.join(out)).strip()
 
 
 def search_docs(page: Page, main: str):
-    "One search document per section of a page: its URL, page title, section title and text."
+    "One search document per section of a page: its URL, page title, section title and text (math as plain text)."
     parser = _Sections(); parser.feed(main)
     docs = []
     for k, (anchor, title, parts) in enumerate(parser.sections):   # numbered: two headings may share an anchor
-        text = re.sub(r'\s+', ' ', ''.join(parts)).strip()
-        if not (title.strip() or text): continue
-        url = page.name + (f'#{anchor}' if anchor and title.strip() != page.title else '')
-        docs.append(dict(id=f'{page.name}:{k}', url=url, page=page.title, section=title.strip(), text=text))
+        text, title = plain_text(parts), plain_math(title).strip()
+        if not (title or text): continue
+        url = page.name + (f'#{anchor}' if anchor and title != page.title else '')
+        docs.append(dict(id=f'{page.name}:{k}', url=url, page=page.title, section=title, text=text))
     return docs
 
 
@@ -320,6 +497,16 @@ def write_search_index(out: Path, docs):
     "A script, not JSON: browsers refuse to fetch JSON from file:// pages, and the book must work opened from disk."
     data = json.dumps(docs, ensure_ascii=False, sort_keys=True, separators=(',', ':'))
     (out / 'assets' / 'search-index.js').write_text(f'window.SG_SEARCH_DOCS = {data};\n', encoding='utf-8')
+
+
+def write_notebooks(out: Path, book):
+    "docs/nbs/: each page's notebook, to download (`learner_notebook`); notebooks no longer in the book are removed."
+    dest = out / NB_DIR
+    dest.mkdir(parents=True, exist_ok=True)
+    written = {p.fn.name for p in book if p.fn.suffix == '.ipynb'}
+    for p in book:
+        if p.fn.suffix == '.ipynb': (dest / p.fn.name).write_text(learner_notebook(p.nb), encoding='utf-8')
+    for stale in {f.name for f in dest.glob('*.ipynb')} - written: (dest / stale).unlink()
 
 
 def copy_assets(out: Path):
@@ -347,6 +534,7 @@ def build_site(out: Path):
     (out / 'nbconvert.css').write_text(css.get('css', ''), encoding='utf-8')
     (out / '.nojekyll').write_text('')
     write_search_index(out, docs)
+    write_notebooks(out, book)
     written = [p.name for p in book]
     for stale in set(p.name for p in out.glob('*.html')) - set(written): (out / stale).unlink()
     return written
@@ -356,7 +544,7 @@ def build_readme(readme: Path):
     "README.md from `nbs/index.ipynb`: its markdown and outputs, with absolute links to the published docs."
     cfg = settings()
     base = f"https://{cfg['user']}.github.io/{cfg['repo']}/"
-    nb = process(nbformat.read(ROOT / 'nbs' / 'index.ipynb', as_version=4))
+    nb = process(nbformat.read(notebooks()[0], as_version=4))
     for c in nb.cells:
         if c.cell_type == 'markdown':
             c.source = re.sub(r'\]\((?!https?://|#)([\w.-]+\.html)\)', lambda m: f']({base}{m.group(1)})', c.source)
