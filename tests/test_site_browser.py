@@ -245,7 +245,10 @@ PROBE = r"""(function () {
   r.mathErrors = document.querySelectorAll('.MathJax_Error, .merror').length;
   r.editors = document.querySelectorAll('.jp-InputArea-editor').length;
   r.copyButtons = document.querySelectorAll('.jp-InputArea-editor > button.sg-copy').length;
+  r.answers = document.querySelectorAll('.celltag_sg-answer').length;
+  r.answersFolded = document.querySelectorAll('.celltag_sg-answer details.sg-answer:not([open]) .jp-InputArea-editor').length;
   r.copyOutside = Array.from(document.querySelectorAll('button.sg-copy')).filter(function (b) {
+    if (b.closest('details:not([open])')) return false;   // folded away (an answer): shown when opened
     var x = b.getBoundingClientRect(); return x.width === 0 || x.left < 0 || x.right > window.innerWidth;
   }).map(function (b) { var x = b.getBoundingClientRect(); return Math.round(x.left) + '..' + Math.round(x.right) + 'px'; });
   r.graphs = Array.from(document.querySelectorAll('img.sg-graph')).map(function (img) {
@@ -376,6 +379,17 @@ def test_narrow_windows_keep_code_inside_the_column(width):
     assert not r['wide'] and not r['clipped'] and not r['pageScrollsSideways'], (r['wide'][:3], r['clipped'][:3])
     assert not r['tocShown'] and r['inlineTocShown'], 'below 1100 px the contents fold under the title'
     assert not r['errors'], r['errors']
+
+
+@pytest.mark.parametrize('page', PAGES)
+def test_answer_cells_are_folded(page):
+    "A code cell marked `#| answer` shows its code only after a click: the answer is not in plain view."
+    r = probed(page)
+    assert r['answersFolded'] == r['answers'], f"{page}: {r['answers'] - r['answersFolded']} answer cell(s) in plain view"
+
+
+def test_the_engine_pages_have_folded_answers():
+    assert probed('engine.html')['answers'] >= 1 and probed('tensor.html')['answers'] >= 1
 
 
 @pytest.mark.parametrize('page', PAGES)

@@ -128,6 +128,7 @@ def process_code_cell(cell, i, module, lib):
         cell.metadata.setdefault('transient', {})['remove_source'] = True
         if not cell.outputs: return []
     cell.metadata.pop('tags', None)
+    if 'answer' in d: cell.metadata['tags'] = ['sg-answer']   # `#| answer`: site.js folds its code away
     out = []
     if module and d.keys() & {'export', 'exports'}:
         tag = f'<div class="sg-export">exported to <code>{lib}.{module}</code></div>'

@@ -1,4 +1,4 @@
-// scratchgrad's book: offline search, copy buttons on code cells, readable graph drawings.
+// scratchgrad's book: offline search, the chapters menu of narrow screens, copy buttons on code cells, readable graphs.
 // Plain browser JavaScript, no build step; copied to docs/assets/ by tools/build_docs.py.
 (function () {
   'use strict';
@@ -35,16 +35,39 @@
     return s.replace(/[&<>"]/g, function (c) { return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]; });
   }
 
+  // A result's snippet: about SNIPPET_LEN characters of its section around the first matched term, cut at spaces (never
+  // mid-word) and marked with an ellipsis where the section goes on; the matched terms are highlighted.
+  var SNIPPET_LEN = 180, SNIPPET_BEFORE = 60;
+
   function snippet(text, terms) {
     var low = text.toLowerCase(), at = -1;
     terms.forEach(function (t) { var i = low.indexOf(t.toLowerCase()); if (i >= 0 && (at < 0 || i < at)) at = i; });
-    var start = Math.max(0, at - 60), piece = text.slice(start, start + 180);
-    var html = (start > 0 ? '… ' : '') + escapeHtml(piece) + (start + 180 < text.length ? ' …' : '');
-    terms.forEach(function (t) {
-      if (t.length > 1) html = html.replace(new RegExp('(' + t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + ')', 'ig'), '<mark>$1</mark>');
-    });
-    return html;
+    var start = Math.max(0, at - SNIPPET_BEFORE), end = Math.min(text.length, start + SNIPPET_LEN);
+    if (start > 0 && !/\s/.test(text.charAt(start - 1))) {   // move forward to the next word, but not past the match
+      var sp = text.slice(start, at > start ? at : end).search(/\s/);
+      if (sp >= 0) start += sp + 1;
+    }
+    if (end < text.length && !/\s/.test(text.charAt(end))) {   // move back to the end of the last whole word
+      var back = text.slice(start, end).search(/\s\S*$/);
+      if (back > 0 && start + back > at) end = start + back;
+    }
+    var piece = text.slice(start, end).trim();
+    return (start > 0 ? '… ' : '') + highlight(piece, terms) + (end < text.length ? ' …' : '');
   }
+
+  function highlight(text, terms) {   // escape `text` for HTML, with each term in <mark> (marks never cut an entity)
+    var words = terms.filter(function (t) { return t.length > 1; }).sort(function (a, b) { return b.length - a.length; });
+    if (!words.length) return escapeHtml(text);
+    var re = new RegExp(words.map(function (t) { return t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'); }).join('|'), 'ig');
+    var out = '', last = 0, m;
+    while ((m = re.exec(text)) !== null) {
+      out += escapeHtml(text.slice(last, m.index)) + '<mark>' + escapeHtml(m[0]) + '</mark>';
+      last = m.index + m[0].length;
+      if (!m[0].length) re.lastIndex++;
+    }
+    return out + escapeHtml(text.slice(last));
+  }
+  window.sgSnippet = snippet;   // for tests/test_site_browser.py
 
   function render(box, query, hits) {
     if (!hits.length) { box.innerHTML = '<div class="sg-r-none">No section mentions “' + escapeHtml(query) + '”.</div>'; return; }
@@ -88,6 +111,37 @@
     });
     var q = new URLSearchParams(window.location.search).get('q');   // page.html?q=word opens with its results
     if (q) { input.value = q; search(q); }
+  }
+
+  // ---- narrow screens: the chapter list folds behind the menu button of the top bar (site.css, below 800 px)
+  function setupMenu() {
+    var button = document.querySelector('.sg-menu'), nav = document.getElementById('sg-sidebar'), root = document.documentElement;
+    if (!button || !nav) return;
+    function show(open) {
+      root.classList.toggle('sg-menu-open', open);
+      button.setAttribute('aria-expanded', open ? 'true' : 'false');
+    }
+    button.addEventListener('click', function (e) {
+      e.stopPropagation();
+      show(!root.classList.contains('sg-menu-open'));
+      if (!root.classList.contains('sg-menu-open')) return;
+      var here = nav.querySelector('.sg-here a') || nav.querySelector('a');   // focus the current chapter, in view
+      if (here) { here.focus({ preventScroll: true }); if (nav.querySelector('.sg-here')) nav.querySelector('.sg-here').scrollIntoView({ block: 'nearest' }); }
+    });
+    nav.addEventListener('click', function (e) { if (e.target.closest('a')) show(false); });
+    document.addEventListener('click', function (e) {
+      if (root.classList.contains('sg-menu-open') && !e.target.closest('#sg-sidebar')) show(false);
+    });
+    document.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape' && root.classList.contains('sg-menu-open')) { show(false); button.focus(); }
+    });
+  }
+
+  // ---- the folded "On this page" list of narrow screens closes once a section is chosen
+  function setupInlineToc() {
+    document.querySelectorAll('details.sg-toc-inline').forEach(function (d) {
+      d.addEventListener('click', function (e) { if (e.target.closest('a')) d.open = false; });
+    });
   }
 
   // ---- a copy button on every code cell
@@ -143,6 +197,15 @@
     });
   }
 
-  function start() { setupSearch(); setupCopyButtons(); setupGraphs(); }
+  // ---- a code cell marked `#| answer` contains an exercise's answer: its code starts folded, one click away.
+  function setupAnswers() {
+    document.querySelectorAll('.celltag_sg-answer .jp-Cell-inputWrapper').forEach(function (input) {
+      var d = document.createElement('details'), s = document.createElement('summary');
+      d.className = 'sg-answer'; s.textContent = 'Show the code (it contains the answer)';
+      input.parentNode.insertBefore(d, input); d.appendChild(s); d.appendChild(input);
+    });
+  }
+
+  function start() { setupAnswers(); setupSearch(); setupMenu(); setupInlineToc(); setupCopyButtons(); setupGraphs(); }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
 })();

@@ -197,6 +197,15 @@
     });
   }
 
-  function start() { setupSearch(); setupMenu(); setupInlineToc(); setupCopyButtons(); setupGraphs(); }
+  // ---- a code cell marked `#| answer` contains an exercise's answer: its code starts folded, one click away.
+  function setupAnswers() {
+    document.querySelectorAll('.celltag_sg-answer .jp-Cell-inputWrapper').forEach(function (input) {
+      var d = document.createElement('details'), s = document.createElement('summary');
+      d.className = 'sg-answer'; s.textContent = 'Show the code (it contains the answer)';
+      input.parentNode.insertBefore(d, input); d.appendChild(s); d.appendChild(input);
+    });
+  }
+
+  function start() { setupAnswers(); setupSearch(); setupMenu(); setupInlineToc(); setupCopyButtons(); setupGraphs(); }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
 })();
