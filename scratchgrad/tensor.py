@@ -79,7 +79,7 @@ def _sigmoid_fwd(x):
 
 defprim('sigmoid', _sigmoid_fwd, lambda g, out, x: (g * out * (1 - out),), reads_inputs=False)   # reads the output
 defprim('softplus', lambda x: np.logaddexp(0, x), lambda g, out, x: (g * sigmoid(x),))
-defprim('tanh', np.tanh, lambda g, out, x: (g * (1 - out * out),), reads_inputs=False)   # reads the output
+defprim('tanh', np.tanh, lambda g, out, x: (g - (g * out) * out,), reads_inputs=False)   # g (1 - out^2), expanded
 
 def sigmoid(x) -> Tensor:
     "1 / (1 + exp(-x)) elementwise, accurate to a few ulps for every x."

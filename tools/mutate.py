@@ -125,7 +125,7 @@ MUTANTS = [
       "finite differences twice too large"),
     M('sigmoid_vjp', 'tensor', "(g * out * (1 - out),)", "(g * out,)", "sigmoid' = s instead of s (1 - s)"),
     M('softplus_vjp', 'tensor', "(g * sigmoid(x),)", "(g * sigmoid(-x),)", "softplus' = sigmoid(-x)"),
-    M('tanh_vjp', 'tensor', "(g * (1 - out * out),)", "(g * (1 - out),)", "tanh' = 1 - t instead of 1 - t^2"),
+    M('tanh_vjp', 'tensor', "(g - (g * out) * out,)", "(g - (g * out),)", "tanh' = 1 - t instead of 1 - t^2"),
     M('minimum_is_maximum', 'tensor', "defprim('minimum', np.minimum, _pick_vjp(np.less))",
       "defprim('minimum', np.minimum, _pick_vjp(np.greater))", "minimum's gradient goes to the larger input"),
     M('min_negation_trick', 'tensor', "np.minimum.reduce(x, axis=axis, keepdims=keepdims)",
