@@ -277,3 +277,21 @@ def test_pickling_is_reentrant():
     assert walk_to_leaf(other2, other2.parents[1])[1] == 3_000
     assert walk_to_leaf(a2.parents[0], a2.parents[0].parents[1])[1] == 5_000
     pickle.dumps([y, b])                                     # and nothing is left over
+
+
+# ---- numbers in the prose of notebooks 00-03 come from the page: no quoted timings or sizes ----------------------------
+MEASURED = re.compile(r"(\d[\d,.]*)\s*(seconds?|ms|µs|KB|MB|GB|minutes?|hours?|%)(?![\w])")
+
+
+@pytest.mark.parametrize("name", ["00_variable", "01_graph", "02_backprop", "03_mlp"])
+def test_prose_quotes_no_timing_or_size_and_each_percentage_is_asserted(name):
+    "Timings and sizes vary with the machine: a cell prints them. A percentage in prose must be asserted by a cell."
+    nb = json.loads((ROOT / "nbs" / f"{name}.ipynb").read_text(encoding="utf-8"))
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "markdown": continue
+        prose = re.sub(r"\$[^$]*\$", "", "".join(cell["source"]))        # math is not a measurement
+        for number, unit in MEASURED.findall(prose):
+            assert unit == "%", f"{name} cell {i}: '{number} {unit}' quoted in prose; print it from a cell instead"
+            fraction = f"{float(number.replace(',', '')) / 100:g}"
+            assert re.search(rf"\b{re.escape(fraction)}\b", code), f"{name} cell {i}: {number}% is not asserted by any cell"
