@@ -335,28 +335,3 @@ def test_exponent_partial_at_zero_base_and_zero_exponent_is_a_convention():
     assert p.value == 1.0 and p.partials == (0.0, 0.0)                 # recorded 0 ...
     assert math.log(1e-300) < -690                                      # ... where a**0 log a = log a has no limit
 
-
-# ---- chapter 00 reads core first: backpropagation before hardening ----------------------------------------------------
-def chapter_00():
-    import json
-    from pathlib import Path
-    nb = json.loads((Path(__file__).resolve().parents[1] / "nbs" / "00_variable.ipynb").read_text(encoding="utf-8"))
-    return [(c["cell_type"], "".join(c["source"])) for c in nb["cells"]]
-
-
-def test_chapter_00_backpropagates_before_its_hardening_part():
-    cells = chapter_00()
-    heading = lambda text: next(i for i, (kind, src) in enumerate(cells) if kind == "markdown" and text in src)
-    first_backward = next(i for i, (kind, src) in enumerate(cells) if kind == "code" and "plain_backward(pf)" in src)
-    hardening = heading("## Hardening")
-    assert first_backward < 25 < hardening < heading("### Copying and pickling") < heading("## Summary")
-    for i, (kind, src) in enumerate(cells[:hardening]):   # no edge-case tests before the hardening part
-        if kind != "code" or src.startswith("#| export"): continue
-        for edge in ("Variable(math.nan)", "math.inf", "pickle.", "OverflowError", "division by zero", "expected a real number"):
-            assert edge not in src, f"cell {i} tests {edge!r} before the hardening part"
-
-
-def test_chapter_00_says_what_one_pass_of_each_mode_gives():
-    text = "\n".join(src for kind, src in chapter_00() if kind == "markdown")
-    assert "One pass for **every** input" not in text
-    assert "needs $n$ passes" in text and "One backward pass gives the derivative with" in text
