@@ -200,7 +200,7 @@ def var_pow(a, b):
     n = b.value
     out = _real_pow(x, n)
     if x > 0.0: d_exponent = out * math.log(x)
-    elif x == 0.0 and n >= 0.0: d_exponent = 0.0   # the limit of x**n * log(x) as x -> 0+
+    elif x == 0.0 and n >= 0.0: d_exponent = 0.0   # x**n log x -> 0 as x -> 0+ for n > 0; at n = 0, a convention
     else: d_exponent = math.nan                       # log of a negative base (or of nan): undefined
     return _node(out, (a, b), (_power_rule(x, n), d_exponent), "**")
 

@@ -277,3 +277,45 @@ def test_pickling_is_reentrant():
     assert walk_to_leaf(other2, other2.parents[1])[1] == 3_000
     assert walk_to_leaf(a2.parents[0], a2.parents[0].parents[1])[1] == 5_000
     pickle.dumps([y, b])                                     # and nothing is left over
+
+
+# ---- numbers in the prose of notebooks 00-03 come from the page: no quoted timings or sizes ----------------------------
+MEASURED = re.compile(r"(\d[\d,.]*)\s*(seconds?|ms|µs|KB|MB|GB|minutes?|hours?|%)(?![\w])")
+
+
+@pytest.mark.parametrize("name", ["00_variable", "01_graph", "02_backprop", "03_mlp"])
+def test_prose_quotes_no_timing_or_size_and_each_percentage_is_asserted(name):
+    "Timings and sizes vary with the machine: a cell prints them. A percentage in prose must be asserted by a cell."
+    nb = json.loads((ROOT / "nbs" / f"{name}.ipynb").read_text(encoding="utf-8"))
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "markdown": continue
+        prose = re.sub(r"\$[^$]*\$", "", "".join(cell["source"]))        # math is not a measurement
+        for number, unit in MEASURED.findall(prose):
+            assert unit == "%", f"{name} cell {i}: '{number} {unit}' quoted in prose; print it from a cell instead"
+            fraction = f"{float(number.replace(',', '')) / 100:g}"
+            assert re.search(rf"\b{re.escape(fraction)}\b", code), f"{name} cell {i}: {number}% is not asserted by any cell"
+
+
+# ---- chapter 00 reads core first: backpropagation before hardening ----------------------------------------------------
+def chapter_00():
+    nb = json.loads((ROOT / "nbs" / "00_variable.ipynb").read_text(encoding="utf-8"))
+    return [(c["cell_type"], "".join(c["source"])) for c in nb["cells"]]
+
+
+def test_chapter_00_backpropagates_before_its_hardening_part():
+    cells = chapter_00()
+    heading = lambda text: next(i for i, (kind, src) in enumerate(cells) if kind == "markdown" and text in src)
+    first_backward = next(i for i, (kind, src) in enumerate(cells) if kind == "code" and "plain_backward(pf)" in src)
+    hardening = heading("## Hardening")
+    assert first_backward < 25 < hardening < heading("### Copying and pickling") < heading("## Summary")
+    for i, (kind, src) in enumerate(cells[:hardening]):   # no edge-case tests before the hardening part
+        if kind != "code" or src.startswith("#| export"): continue
+        for edge in ("Variable(math.nan)", "math.inf", "pickle.", "OverflowError", "division by zero", "expected a real number"):
+            assert edge not in src, f"cell {i} tests {edge!r} before the hardening part"
+
+
+def test_chapter_00_says_what_one_pass_of_each_mode_gives():
+    text = "\n".join(src for kind, src in chapter_00() if kind == "markdown")
+    assert "One pass for **every** input" not in text
+    assert "needs $n$ passes" in text and "One backward pass gives the derivative with" in text

@@ -320,3 +320,18 @@ def test_results_without_a_real_value_still_raise_naming_op_and_value():
         Variable(-1e200) ** 2.5                      # Python would raise OverflowError('complex exponentiation')
     with pytest.raises(ZeroDivisionError, match="/: division by zero"):
         Variable(1.0) / 0.0
+
+
+# ---- the exponent's partial at a zero base: a limit for b > 0, a convention at b = 0 (PyTorch's) -----------------------
+@pytest.mark.parametrize("b", [0.5, 1.0, 2.0, 3.7])
+def test_exponent_partial_at_zero_base_is_the_limit_for_positive_b(b):
+    assert (Variable(0.0) ** Variable(b)).partials[1] == 0.0
+    a = 1e-300                                  # a**b log a -> 0 as a -> 0+ when b > 0
+    assert abs(a ** b * math.log(a)) < 1e-100
+
+
+def test_exponent_partial_at_zero_base_and_zero_exponent_is_a_convention():
+    p = Variable(0.0) ** Variable(0.0)
+    assert p.value == 1.0 and p.partials == (0.0, 0.0)                 # recorded 0 ...
+    assert math.log(1e-300) < -690                                      # ... where a**0 log a = log a has no limit
+
