@@ -186,12 +186,12 @@ def negative(x, **options) -> 'Box | np.ndarray | Tensor':
     return _call1('neg', x)
 
 def subtract(x, y, **options) -> 'Box | np.ndarray | Tensor':
-    "x - y: the engine's composite x + (-y)."
+    "x - y, elementwise with broadcasting (the engine's `sub` primitive)."
     if options: _check_options('subtract', options)
-    return _composite(T.sub, x, y)
+    return _call2('sub', x, y)
 
 def power(x, y, **options) -> 'Box | np.ndarray | Tensor':
-    "x ** y, elementwise; its derivative with respect to y, x**y log(x), is NaN where x < 0 and 0 at x = 0."
+    "x ** y elementwise, as numpy (0.0 ** -1 is inf); d/dy = x**y log(x) is NaN for x < 0, and at x = 0 is 0 (y >= 0) or NaN (y < 0)."
     if options: _check_options('power', options)
     return _call2('pow', x, y)
 

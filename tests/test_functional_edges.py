@@ -9,7 +9,7 @@
 4. logsumexp/softmax over a zero-length axis, at the snp level;
 5. no float32 value silently becomes float64 on the way through `snp`.
 """
-import inspect, operator, types
+import inspect, operator, re, types
 import numpy as np
 import pytest
 import scipy.special
@@ -400,3 +400,24 @@ def test_sqrt_and_std_of_float32_plain_values():
     "They went through the engine with a float64 exponent: float32 came back as float64."
     x = np.array([1.0, 2.0, 4.0], np.float32)
     assert snp.sqrt(x).dtype == np.float32 and snp.std(x).dtype == np.float32 and snp.sqrt(np.float32(2)).dtype == np.float32
+
+
+# ---------------------------------------------------------------- 6. docstrings say what the code does
+def test_power_docstring_states_what_power_and_its_gradient_give():
+    doc = snp.power.__doc__
+    assert '0.0 ** -1 is inf' in doc and 'NaN for x < 0' in doc and 'at x = 0 is 0 (y >= 0) or NaN (y < 0)' in doc
+    with np.errstate(divide='ignore', invalid='ignore'):
+        assert snp.power(0.0, -1.0) == np.inf == np.float64(0.0) ** -1
+        assert np.isnan(grad(snp.power, 1)(-2.0, 2.0)) and np.isnan(grad(snp.power, 1)(0.0, -1.0))
+        assert grad(snp.power, 1)(0.0, 2.0) == 0.0 and grad(snp.power, 1)(0.0, 0.0) == 0.0
+
+
+def test_docstrings_that_name_a_primitive_name_a_real_one():
+    "subtract's docstring once called it a composite x + (-y); it is the engine's `sub` primitive."
+    from scratchgrad.tensor import PRIMITIVES
+    assert 'composite' not in snp.subtract.__doc__ and "the engine's `sub` primitive" in snp.subtract.__doc__
+    assert snp.subtract(Tensor([1.0, 2.0], requires_grad=True), 3.0).op == 'sub'
+    for name in snp.__all__:
+        doc = getattr(getattr(snp, name), '__doc__', '') or ''
+        for prim in re.findall(r"the engine's `(\w+)` primitive", doc):
+            assert prim in PRIMITIVES, (name, prim)

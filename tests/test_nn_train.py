@@ -188,3 +188,14 @@ def test_train_digits_example_runs(tmp_path, monkeypatch):
     assert 'test error after 10 epochs' in text and (tmp_path / 'digits.npz').exists()
     err = float(text.split('test error after 10 epochs: ')[1].split('%')[0])
     assert err < 5.0
+
+
+def test_mnist_script_uses_the_courses_learning_rate(monkeypatch):
+    "The homework's example run trains with learning rate 0.2; the script does too, unless told otherwise."
+    mod, seen = example('mnist_softmax'), {}
+    monkeypatch.setattr(mod, 'load_mnist', lambda folder: f'split from {folder}')
+    monkeypatch.setattr(mod, 'softmax_experiment', lambda data, epochs, lr: seen.update(data=data, epochs=epochs, lr=lr))
+    mod.main(['somewhere'])
+    assert seen == {'data': 'split from somewhere', 'epochs': 20, 'lr': 0.2}
+    mod.main(['somewhere', '--lr', '0.1', '--epochs', '3'])
+    assert seen['lr'] == 0.1 and seen['epochs'] == 3
