@@ -166,10 +166,6 @@ def _np_args(x, op, dtype=None, out=None, **rest):
                         f"use y = x.{op}(axis, keepdims) and, for numpy's other options, np.{op}(x.numpy(), ...)")
     return x if dtype is None else astype(x, dtype)
 
-def _hold(prim, parents):
-    "Nothing is held yet: the section \"Changing an array the graph still needs\" (near the end) fills this in."
-    return None
-
 def _data(x):
     "The numpy array (or number) inside `x`."
     return x.array if isinstance(x, Tensor) else x
@@ -201,7 +197,8 @@ class _Switch:
         _state.saved.append((self, getattr(_state, self.field)))
         setattr(_state, self.field, self.mode)
     def __exit__(self, *exc):
-        saved, i = _state.saved, len(_state.saved) - 1
+        saved = _state.saved
+        i = len(saved) - 1
         while saved[i][0] is not self: i -= 1          # this switch's own entry: the last one, unless blocks interleave
         setattr(_state, self.field, saved.pop(i)[1])
     def __call__(self, f):

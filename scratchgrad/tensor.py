@@ -213,19 +213,20 @@ def stack(tensors, axis: int = 0) -> Tensor:
     return concatenate([expand_dims(t, axis) for t in ts], axis=axis)
 
 # %% ../nbs/04b_tensor.ipynb #72217275
-def _finite_max(x, axis):
-    "The largest entry over `axis` (kept), or 0 where it is not finite (a row of -inf, or an empty axis)."
+def _shifted(x, axis):
+    "`x` (integers as floats) minus its largest entry over `axis`, and that maximum: 0 where it is not finite."
+    if x.dtype.kind not in 'fc': x = x.astype(np.float64)           # the results are floats, as numpy's log
     m = np.maximum.reduce(x, axis=axis, keepdims=True, initial=-np.inf)
-    return np.where(np.isfinite(m), m, 0)       # don't subtract -inf from -inf
+    m = np.where(np.isfinite(m), m, 0)      # a row of -inf, or an empty axis: don't subtract -inf from -inf
+    return x - m, m
 
 def _log_sum_exp(shifted, axis):
     "log(sum(exp(shifted))) over `axis` (kept): -inf, without a warning, for a row of -inf or an empty axis."
     with np.errstate(divide='ignore'): return np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 def _logsumexp_fwd(x, axis=None, keepdims=False):
-    if x.dtype.kind not in 'fc': x = x.astype(np.float64)   # integers: the result is a float, as numpy's log
-    m = _finite_max(x, axis)
-    s = _log_sum_exp(x - m, axis) + m
+    shifted, m = _shifted(x, axis)
+    s = _log_sum_exp(shifted, axis) + m
     return s if keepdims else np.reshape(s, [n for i, n in enumerate(s.shape) if axis is not None and i not in axis])
 
 def _logsumexp_vjp(g, out, x, axis=None, keepdims=False):
@@ -235,8 +236,7 @@ def _logsumexp_vjp(g, out, x, axis=None, keepdims=False):
     return (reshape(g, kshape) * exp(x - lse),)        # g * softmax(x)
 
 def _log_softmax_fwd(x, axis=-1):
-    if x.dtype.kind not in 'fc': x = x.astype(np.float64)
-    shifted = x - _finite_max(x, axis)                 # the largest entry becomes 0: exp can't overflow
+    shifted, _ = _shifted(x, axis)                     # the largest entry becomes 0: exp can't overflow
     lse = _log_sum_exp(shifted, axis)
     return shifted - np.where(lse == -np.inf, 0, lse)  # a row of -inf stays -inf (probability 0), not NaN
 
