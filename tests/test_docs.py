@@ -103,6 +103,34 @@ def test_stored_outputs_match_their_sources(fn):
         f'{fn.name}: its sources or the package changed since its outputs were stored: run `make docs` and commit'
 
 
+@pytest.mark.parametrize('fn', NBS, ids=lambda p: p.stem)
+def test_stored_outputs_equal_a_fresh_run_in_its_own_process(fn, tmp_path):
+    "What the book shows is what a reader who runs this notebook alone sees: no output depends on another notebook."
+    msg = run_nbs.differences(fn, tmp_path)
+    assert msg == '', msg
+
+
+def _tiny_nb(tmp_path, source, stored):
+    "A one-cell notebook whose stored output is `stored`."
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source, outputs=[nbformat.v4.new_output('stream', name='stdout', text=stored)])]
+    fn = tmp_path / 'tiny.ipynb'
+    nbformat.write(nb, fn)
+    (tmp_path / 'runs').mkdir()
+    return fn
+
+
+def test_the_fresh_run_comparison_catches_a_stale_output(tmp_path):
+    "The check above can fail: a stored output that a fresh run does not print is reported, with both texts."
+    msg = run_nbs.differences(_tiny_nb(tmp_path, 'print(6 * 7)', '41\n'), tmp_path / 'runs')
+    assert "stored: '41\\n'" in msg and "fresh:  '42\\n'" in msg
+
+
+def test_the_fresh_run_comparison_skips_only_cells_marked_volatile(tmp_path):
+    fn = _tiny_nb(tmp_path, f'{run_nbs.VOLATILE}\nimport time; print(time.time())', '0\n')
+    assert run_nbs.differences(fn, tmp_path / 'runs') == ''
+
+
 def test_pending_list_names_real_notebooks():
     "The skip list above must not outlive its notebooks (a typo would silently skip nothing)."
     assert FINGERPRINT_PENDING_UNTIL_MERGE <= {fn.stem for fn in NBS}

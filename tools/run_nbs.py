@@ -88,22 +88,29 @@ def comparable(nb) -> list:
     return cells
 
 
+def differences(fn: Path, tmp: Path) -> str:
+    "Run `fn` in its own process into folder `tmp`; '' if every stored output equals the fresh one, else what differs."
+    out = tmp / fn.name
+    r = run_in_own_process(fn, out)
+    if r.returncode: return f'{fn.name} raised:\n{r.stderr[-2000:]}'
+    old, new = comparable(read_nb(fn)), comparable(read_nb(out))
+    if len(old) != len(new): return f'{fn.name}: {len(old)} stored code cells, {len(new)} in the fresh run'
+    diff = [i for i, (a, b) in enumerate(zip(old, new)) if a != b]
+    if not diff: return ''
+    return (f'{fn.name}: code cells {diff} (counted without skipped cells) differ from a fresh run in their own process; '
+            f'first:\n  stored: {old[diff[0]][:300]!r}\n  fresh:  {new[diff[0]][:300]!r}\n'
+            f'  (re-run it with `python tools/run_nbs.py {fn.relative_to(ROOT) if fn.is_relative_to(ROOT) else fn}`, '
+            f'or mark a timing cell with the line {VOLATILE!r})')
+
+
 def check(fns) -> int:
-    "Run each notebook in its own process into a temporary copy; report cells whose outputs differ from the stored ones."
+    "Run each notebook in its own process into a temporary copy; report those whose outputs differ from the stored ones."
     bad = 0
     with tempfile.TemporaryDirectory() as tmp:
         for fn in fns:
-            out = Path(tmp) / fn.name
-            r = run_in_own_process(fn, out)
-            if r.returncode: print(f'check: {fn.name} raised:\n{r.stderr[-2000:]}'); bad += 1; continue
-            old, new = comparable(read_nb(fn)), comparable(read_nb(out))
-            diff = [i for i, (a, b) in enumerate(zip(old, new)) if a != b] + ([-1] if len(old) != len(new) else [])
-            if diff:
-                bad += 1
-                print(f'check: {fn.name}: code cells {diff} differ from a fresh run in their own process; first:')
-                i = diff[0] if diff[0] >= 0 else 0
-                print(f'  stored: {old[i][:300]!r}\n  fresh:  {new[i][:300]!r}')
-            else: print(f'check: {fn.name}: stored outputs equal a fresh run')
+            msg = differences(fn, Path(tmp))
+            bad += bool(msg)
+            print(f'check: {msg}' if msg else f'check: {fn.name}: stored outputs equal a fresh run')
     return bad
 
 
