@@ -9,7 +9,7 @@ __all__ = ['value_and_grad', 'grad', 'jacobian', 'hessian', 'hvp', 'jvp']
 import inspect
 from collections.abc import Callable
 import numpy as np
-from .tensor import Tensor, apply, enable_grad, grad as tensor_grad
+from .tensor import Tensor, apply, enable_grad, gradients
 from . import numpy as snp
 from .numpy import Box, new_trace
 
@@ -76,7 +76,7 @@ def _trace(f, args, kwargs, nums, opname):
 def _pullback(node, boxes, level, cotangent=None, retain=False):
     "Cotangents of the boxes' nodes given the output `node`'s cotangent (None: 1 for a single number)."
     nested = level > 1   # an enclosing trace will differentiate the result again: record this pass
-    return tensor_grad(node, [b.tensor for b in boxes], grad_outputs=cotangent,
+    return gradients(node, [b.tensor for b in boxes], grad_outputs=cotangent,
                        create_graph=nested, retain_graph=nested or retain)
 
 def _output_node(out, level, opname):
@@ -238,12 +238,12 @@ def hvp(f: Callable, argnum: int = 0) -> Callable:
 def _linearize(node, boxes, level):
     "A symbolic cotangent `u` (a leaf) and the boxes' cotangents J^T u, recorded as functions of `u`."
     u = Tensor(np.zeros(node.shape, dtype=node.dtype), requires_grad=True)   # the value of u does not matter
-    return u, tensor_grad(node, [b.tensor for b in boxes], grad_outputs=u, create_graph=True, retain_graph=True)
+    return u, gradients(node, [b.tensor for b in boxes], grad_outputs=u, create_graph=True, retain_graph=True)
 
 def _push_forward(g, u, tangent, level, retain=False):
     "J v, obtained by pulling `tangent` (v) back through the recorded g(u) = J^T u, with respect to u."
     nested = level > 1
-    return tensor_grad(g, u, grad_outputs=tangent, create_graph=nested, retain_graph=nested or retain)
+    return gradients(g, u, grad_outputs=tangent, create_graph=nested, retain_graph=nested or retain)
 
 def _jacobian_columns(node, boxes, level):
     "For each box, the list of Jacobian columns J e_j, one per entry of the box."

@@ -4,15 +4,16 @@
 
 # %% ../nbs/04a_engine.ipynb #56283e8c
 from __future__ import annotations
-import ast, dis, threading, functools, linecache, math, textwrap, warnings
+import ast, dis, functools, inspect, linecache, math, textwrap, threading, warnings
 from types import MappingProxyType
+from typing import Callable
 import numpy as np
 
 # %% auto #0
-__all__ = ['PRIMITIVES', 'Operators', 'Tensor', 'no_grad', 'enable_grad', 'is_grad_enabled', 'Primitive', 'defprim', 'apply',
-           'unbroadcast', 'add', 'neg', 'sub', 'mul', 'div', 'exp', 'log', 'relu', 'power', 'sqrt', 'reduce_sum',
-           'reshape', 'broadcast_to', 'astype', 'mean', 'transpose', 'swapaxes', 'matmul', 'reduce_max', 'reduce_min',
-           'absolute', 'toposort', 'backward', 'grad', 'set_grad_enabled']
+__all__ = ['PRIMITIVES', 'add', 'sub', 'neg', 'mul', 'div', 'exp', 'log', 'relu', 'power', 'matmul', 'Operators', 'Tensor',
+           'no_grad', 'enable_grad', 'is_grad_enabled', 'Primitive', 'defprim', 'apply', 'unbroadcast', 'sqrt',
+           'reduce_sum', 'reshape', 'broadcast_to', 'astype', 'mean', 'transpose', 'swapaxes', 'absolute', 'toposort',
+           'backward', 'gradients', 'set_grad_enabled']
 
 # %% ../nbs/04a_engine.ipynb #bbff2842
 class Operators:
@@ -104,37 +105,6 @@ class Tensor(Operators):
     def __gt__(self, other): return _leaf(self.array > _data(other))
     def __ge__(self, other): return _leaf(self.array >= _data(other))
 
-    # elementwise functions and reductions: each one call into the table (or a composite of such calls)
-    def exp(self) -> Tensor: return apply('exp', self)
-    def log(self) -> Tensor: return apply('log', self)
-    def relu(self) -> Tensor: return apply('relu', self)
-    def tanh(self) -> Tensor: return apply('tanh', self)       # the primitives from here on are added in 04b
-    def sigmoid(self) -> Tensor: return apply('sigmoid', self)
-    def sin(self) -> Tensor: return apply('sin', self)
-    def cos(self) -> Tensor: return apply('cos', self)
-    def sqrt(self) -> Tensor: return sqrt(self)
-    def abs(self) -> Tensor: return absolute(self)
-    def sum(self, axis=None, keepdims=False, **np_args) -> Tensor:   # np_args: what np.sum(t) passes (dtype=, out=)
-        return reduce_sum(_np_args(self, 'sum', **np_args) if np_args else self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False, **np_args) -> Tensor:
-        return mean(_np_args(self, 'mean', **np_args) if np_args else self, axis, keepdims)
-    def max(self, axis=None, keepdims=False, **np_args) -> Tensor:
-        return reduce_max(_np_args(self, 'max', **np_args) if np_args else self, axis, keepdims)
-    def min(self, axis=None, keepdims=False, **np_args) -> Tensor:
-        return reduce_min(_np_args(self, 'min', **np_args) if np_args else self, axis, keepdims)
-
-    # shapes
-    def reshape(self, *shape) -> Tensor:
-        "The same entries laid out in `shape` (a tuple or separate ints)."
-        return reshape(self, shape[0] if len(shape) == 1 else shape)
-    def transpose(self, *axes) -> Tensor:
-        "Axes permuted by `axes` (reversed when none are given)."
-        return transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
-    @property
-    def T(self) -> Tensor: return transpose(self)
-    def swapaxes(self, axis1: int, axis2: int) -> Tensor: return swapaxes(self, axis1, axis2)
-    def __getitem__(self, index) -> Tensor: return apply('getitem', self, index=_plain_index(index))
-
     def backward(self, grad=None, create_graph=False, retain_graph=None) -> None:
         "Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires a gradient."
         backward(self, grad, create_graph=create_graph, retain_graph=retain_graph)
@@ -157,14 +127,6 @@ def _rebuild(cls, array, requires_grad, grad, name) -> Tensor:
     t = _leaf(array if array.flags.writeable else array.copy(), cls)
     t.requires_grad, t.grad, t.name = requires_grad, grad, name
     return t
-
-def _np_args(x, op, dtype=None, out=None, **rest):
-    "`x` in `dtype`, for numpy's functions called on a Tensor (`np.sum(t)` calls `t.sum(axis=..., dtype=..., out=...)`)."
-    if out is not None or rest:
-        bad = 'out=' if out is not None else ', '.join(f'{k}=' for k in rest)
-        raise TypeError(f"Tensor.{op}: {bad} is not supported (a Tensor is never written in place); "
-                        f"use y = x.{op}(axis, keepdims) and, for numpy's other options, np.{op}(x.numpy(), ...)")
-    return x if dtype is None else astype(x, dtype)
 
 def _data(x):
     "The numpy array (or number) inside `x`."
@@ -237,15 +199,29 @@ PRIMITIVES: dict[str, Primitive] = {}
 def defprim(name: str,   # the key in PRIMITIVES, and the `op` label of the nodes it makes
             forward,     # forward(*arrays, **params) -> ndarray
             vjp,         # vjp(g, out, *inputs, **params) -> one Tensor or None per input
-            reads_inputs: bool = True  # does the VJP read the inputs' values (not just their shapes, or the output)?
-           ) -> None:
-    "Register a new primitive in `PRIMITIVES` (refusing to overwrite a different one)."
+            reads_inputs: bool = True, # does the VJP read the inputs' values (not just their shapes, or the output)?
+            method: bool = False,      # also make it a Tensor method of the same name (`x.exp()`)
+            doc: str | None = None     # the docstring of the function returned
+           ) -> Callable:
+    "Register a primitive in `PRIMITIVES` (refusing to overwrite a different one); return the function that applies it."
     old, prim = PRIMITIVES.get(name), Primitive(name, forward, vjp, reads_inputs)
     if old is not None:
         if _definition(old.forward) != _definition(forward):
             raise ValueError(f"defprim: a different primitive named '{name}' already exists; choose another name")
         if old.vjp is not old.plain_vjp: prim.vjp = old.vjp   # the same one again: keep a faster VJP (04c) installed
     PRIMITIVES[name] = prim
+    fn = _applier(name, vjp, doc)
+    if method: setattr(Tensor, name, fn)
+    return fn
+
+def _applier(name: str, vjp, doc: str | None):
+    "`fn(*inputs, **params)`, which is `apply(name, ...)`, showing the inputs and parameters the VJP takes after `g, out`."
+    def fn(*inputs, **params): return apply(name, *inputs, **params)
+    sig = inspect.signature(vjp)
+    fn.__signature__ = sig.replace(parameters=list(sig.parameters.values())[2:], return_annotation='Tensor')
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc or f"Apply the primitive '{name}'."
+    return fn
 
 def _definition(f):
     "What identifies a function: its arguments and the syntax of its body (a lambda's too, comments ignored); a ufunc: itself."
@@ -367,31 +343,11 @@ def _sub_vjp(g, out, a, b):
     return (unbroadcast(g, a.shape) if a.requires_grad else None,
             unbroadcast(-g, b.shape) if b.requires_grad else None)
 
-defprim('add', np.add, _add_vjp, reads_inputs=False)     # only the shapes
-defprim('sub', np.subtract, _sub_vjp, reads_inputs=False)
-defprim('neg', np.negative, lambda g, out, x: (-g,), reads_inputs=False)
-defprim('mul', np.multiply, _mul_vjp)
-defprim('div', np.divide, _div_vjp)
-
-def add(a, b) -> Tensor:
-    "a + b, broadcast."
-    return apply('add', a, b)
-
-def neg(x) -> Tensor:
-    "-x."
-    return apply('neg', x)
-
-def sub(a, b) -> Tensor:
-    "a - b, broadcast."
-    return apply('sub', a, b)
-
-def mul(a, b) -> Tensor:
-    "a * b elementwise, broadcast."
-    return apply('mul', a, b)
-
-def div(a, b) -> Tensor:
-    "a / b elementwise, broadcast."
-    return apply('div', a, b)
+add = defprim('add', np.add, _add_vjp, reads_inputs=False, doc="a + b, broadcast.")   # reads only the shapes
+sub = defprim('sub', np.subtract, _sub_vjp, reads_inputs=False, doc="a - b, broadcast.")
+neg = defprim('neg', np.negative, lambda g, out, x: (-g,), reads_inputs=False, doc="-x.")
+mul = defprim('mul', np.multiply, _mul_vjp, doc="a * b elementwise, broadcast.")
+div = defprim('div', np.divide, _div_vjp, doc="a / b elementwise, broadcast.")
 
 class _TensorFunctions:
     "The functions behind Tensor's operators (see `Operators`): each is `apply` with the name of a primitive."
@@ -400,21 +356,12 @@ class _TensorFunctions:
 
 Tensor._fns = _TensorFunctions
 
-defprim('exp', np.exp, lambda g, out, x: (g * out,), reads_inputs=False)   # reads the output
-defprim('log', np.log, lambda g, out, x: (g / x,))
-defprim('relu', lambda x: np.maximum(x, 0), lambda g, out, x: (g * np.sign(out.array),), reads_inputs=False)
-
-def exp(x) -> Tensor:
-    "e ** x elementwise."
-    return apply('exp', x)
-
-def log(x) -> Tensor:
-    "Natural logarithm elementwise (-inf at 0, nan below)."
-    return apply('log', x)
-
-def relu(x) -> Tensor:
-    "max(x, 0); its slope, sign(max(x, 0)), is 0 at exactly 0 and NaN at NaN (a NaN must not vanish)."
-    return apply('relu', x)
+exp = defprim('exp', np.exp, lambda g, out, x: (g * out,), reads_inputs=False, method=True,   # reads the output
+             doc="e ** x elementwise.")
+log = defprim('log', np.log, lambda g, out, x: (g / x,), method=True,
+             doc="Natural logarithm elementwise (-inf at 0, nan below).")
+relu = defprim('relu', lambda x: np.maximum(x, 0), lambda g, out, x: (g * np.sign(out.array),), reads_inputs=False,
+               method=True, doc="max(x, 0); its slope, sign(max(x, 0)), is 0 at exactly 0 and NaN at NaN (a NaN must not vanish).")
 
 # %% ../nbs/04a_engine.ipynb #00c1694f
 def _pow_vjp(g, out, a, b):
@@ -432,15 +379,13 @@ def _where_const(mask, a, fill) -> Tensor:
     m = mask.astype(a.dtype)
     return a * m + fill * (1 - m)
 
-defprim('pow', np.power, _pow_vjp)
-
-def power(a, b) -> Tensor:
-    "a ** b elementwise, broadcast."
-    return apply('pow', a, b)
+power = defprim('pow', np.power, _pow_vjp, doc="a ** b elementwise, broadcast.")
 
 def sqrt(x) -> Tensor:
     "Square root, as x ** 0.5."
     return apply('pow', x, 0.5)
+
+Tensor.sqrt = sqrt
 
 # %% ../nbs/04a_engine.ipynb #4a9bd52a
 def _norm_axis(axis, ndim: int):
@@ -489,6 +434,23 @@ def broadcast_to(x, shape) -> Tensor:
     shape = tuple(shape)
     return x if isinstance(x, Tensor) and x.shape == shape else apply('broadcast_to', x, shape=shape)
 
+def _np_args(x, op, dtype=None, out=None, **rest):
+    "`x` in `dtype`, for numpy's functions called on a Tensor (`np.sum(t)` calls `t.sum(axis=..., dtype=..., out=...)`)."
+    if out is not None or rest:
+        bad = 'out=' if out is not None else ', '.join(f'{k}=' for k in rest)
+        raise TypeError(f"Tensor.{op}: {bad} is not supported (a Tensor is never written in place); "
+                        f"use y = x.{op}(axis, keepdims) and, for numpy's other options, np.{op}(x.numpy(), ...)")
+    return x if dtype is None else astype(x, dtype)
+
+def _sum_method(self, axis=None, keepdims=False, **np_args) -> Tensor:   # np_args: what np.sum(t) passes (dtype=, out=)
+    return reduce_sum(_np_args(self, 'sum', **np_args) if np_args else self, axis, keepdims)
+
+def _reshape_method(self, *shape) -> Tensor:
+    "The same entries laid out in `shape` (a tuple or separate ints)."
+    return reshape(self, shape[0] if len(shape) == 1 else shape)
+
+Tensor.sum, Tensor.reshape = _sum_method, _reshape_method   # methods live next to the functions they call
+
 # %% ../nbs/04a_engine.ipynb #d115cde7
 defprim('astype', lambda x, dtype: x.astype(dtype), lambda g, out, x, dtype: (astype(g, x.dtype),), reads_inputs=False)
 
@@ -505,6 +467,11 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     wide = astype(x, np.float32) if dtype == np.float16 else x
     out = reduce_sum(wide, axes, keepdims) * (1.0 / count if count else np.nan)
     return astype(out, dtype) if dtype == np.float16 else out
+
+def _mean_method(self, axis=None, keepdims=False, **np_args) -> Tensor:
+    return mean(_np_args(self, 'mean', **np_args) if np_args else self, axis, keepdims)
+
+Tensor.mean = _mean_method
 
 # %% ../nbs/04a_engine.ipynb #943e503f
 def _transpose_vjp(g, out, x, axes=None):
@@ -554,30 +521,18 @@ def _matmul_vjp(g, out, a, b):
     gb = reshape(unbroadcast(_mT(a2) @ g2, b2.shape), b.shape) if b.requires_grad else None    # Bbar = A^T Cbar
     return ga, gb
 
-defprim('matmul', _matmul_fwd, _matmul_vjp)
-
-def matmul(a, b) -> Tensor:
-    "Matrix product a @ b, with numpy's batch and vector rules."
-    return apply('matmul', a, b)
-
-def reduce_max(x, axis=None, keepdims: bool = False) -> Tensor:
-    "Largest value over `axis` (the primitive is added in 04b)."
-    return apply('max', x, axis=_norm_axis(axis, _ndim(x)), keepdims=keepdims)
-
-def reduce_min(x, axis=None, keepdims: bool = False) -> Tensor:
-    "Smallest value over `axis` (its own primitive, added in 04b: -max(-x) would overflow for unsigned integers)."
-    return apply('min', x, axis=_norm_axis(axis, _ndim(x)), keepdims=keepdims)
+matmul = defprim('matmul', _matmul_fwd, _matmul_vjp, doc="Matrix product a @ b, with numpy's batch and vector rules.")
 
 def absolute(x) -> Tensor:
     "|x|, as x * sign(x) with the sign held constant: the gradient at exactly 0 is 0."
     return apply('mul', x, np.sign(_data(x)))
 
-def _plain_index(index):
-    "An index with Tensors and lists replaced by numpy arrays (an index is never differentiated)."
-    if isinstance(index, tuple): return tuple(_plain_index(i) for i in index)
-    if isinstance(index, Tensor): return index.array
-    if isinstance(index, list): return np.asarray(index)
-    return index
+def _transpose_method(self, *axes) -> Tensor:
+    "Axes permuted by `axes` (reversed when none are given)."
+    return transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
+
+Tensor.transpose, Tensor.swapaxes, Tensor.abs = _transpose_method, swapaxes, absolute
+Tensor.T = property(transpose, doc="The transpose (axes reversed).")
 
 # %% ../nbs/04a_engine.ipynb #491d867c
 def toposort(roots) -> list:
@@ -599,7 +554,7 @@ def toposort(roots) -> list:
     return order
 
 def _on_path(order, targets) -> set:
-    "The nodes of `order` (parents first) from which a target can be reached: all that `grad` must visit."
+    "The nodes of `order` (parents first) from which a target can be reached: all that `gradients` must visit."
     keep = set(targets)
     for node in order:
         if node not in keep and any(p in keep for p in node.parents): keep.add(node)
@@ -613,7 +568,7 @@ def _fit(c, p, prim) -> Tensor | None:
     if c.array.shape != p.array.shape:
         raise RuntimeError(f"the VJP of '{prim.name}' returned a cotangent of shape {c.shape} for an "
                            f"input of shape {p.shape} (a missing unbroadcast?)")
-    return c if c.array.dtype == p.array.dtype else astype(c, p.array.dtype)
+    return c if c.array.dtype == p.array.dtype else apply('astype', c, dtype=p.array.dtype)
 
 def _vjp(node, g) -> tuple:
     "Run the VJP of `node` on its cotangent `g`: one cotangent (or None) per parent."
@@ -624,7 +579,7 @@ def _vjp(node, g) -> tuple:
     finally: state.backward_op = None                  # (also when the VJP raises)
 
 def _released_error(node):
-    return RuntimeError(f"the graph behind this '{node.op}' node was already freed by an earlier backward()/grad(); "
+    return RuntimeError(f"the graph behind this '{node.op}' node was already freed by an earlier backward()/gradients(); "
                         "pass retain_graph=True to the first call if you need to go through it twice")
 
 def _backprop(roots, seeds, create_graph, retain_graph, targets=None) -> dict:
@@ -702,7 +657,7 @@ def backward(outputs,             # a Tensor, or a list of them
         g = _own(g, taken)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
 
-def grad(outputs,             # a Tensor, or a list of them
+def gradients(outputs,             # a Tensor, or a list of them
          inputs,              # a Tensor (returns a Tensor) or a list/tuple of them (returns a tuple)
          grad_outputs=None,   # cotangent(s) of the outputs; may be omitted for one-entry outputs
          create_graph=False,  # record the backward pass, for higher-order derivatives
@@ -712,13 +667,13 @@ def grad(outputs,             # a Tensor, or a list of them
     outs, _ = _as_list(outputs)
     ins, many = _as_list(inputs)
     for x in ins:
-        if not isinstance(x, Tensor): raise TypeError(f"grad: inputs must be Tensors, got {type(x).__name__}")
+        if not isinstance(x, Tensor): raise TypeError(f"gradients: inputs must be Tensors, got {type(x).__name__}")
         if not x.requires_grad:
-            raise ValueError("grad: an input does not require a gradient; create it with requires_grad=True")
+            raise ValueError("gradients: an input does not require a gradient; create it with requires_grad=True")
     gos = [None] * len(outs) if grad_outputs is None else _as_list(grad_outputs)[0]
-    if len(gos) != len(outs): raise ValueError(f"grad: {len(outs)} outputs but {len(gos)} grad_outputs")
+    if len(gos) != len(outs): raise ValueError(f"gradients: {len(outs)} outputs but {len(gos)} grad_outputs")
     live = [(o, go) for o, go in zip(outs, gos) if o.requires_grad]
-    seeds = _seeds([o for o, _ in live], [go for _, go in live], 'grad')
+    seeds = _seeds([o for o, _ in live], [go for _, go in live], 'gradients')
     found = _backprop([o for o, _ in live], seeds, create_graph, retain_graph, targets=set(ins)) if live else {}
     res = [found[x] if x in found else _leaf(np.zeros(x.shape, dtype=x.dtype)) for x in ins]
     return tuple(res) if many else res[0]

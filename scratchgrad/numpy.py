@@ -6,10 +6,11 @@
 __all__ = ['new_trace', 'trace_level', 'Box', 'add', 'multiply', 'divide', 'negative', 'subtract', 'power', 'square', 'exp',
            'log', 'sqrt', 'tanh', 'sigmoid', 'sin', 'cos', 'abs', 'maximum', 'minimum', 'clip', 'where', 'astype',
            'sum', 'mean', 'max', 'min', 'var', 'std', 'logsumexp', 'log_softmax', 'softmax', 'reshape', 'transpose',
-           'broadcast_to', 'expand_dims', 'getitem', 'concatenate', 'stack', 'matmul', 'dot']
+           'broadcast_to', 'expand_dims', 'getitem', 'concatenate', 'stack', 'matmul', 'dot', 'primitive']
 
 # %% ../nbs/06a_numpy.ipynb #f4bb5872
 import builtins, math, threading
+from typing import Callable
 import numpy as np
 import scratchgrad.tensor as T
 from .tensor import Tensor, PRIMITIVES, apply, _norm_axis
@@ -400,12 +401,18 @@ def dot(x, y, **options) -> 'Box | np.ndarray | Tensor':
     return matmul(x, y)
 
 # %% ../nbs/06a_numpy.ipynb #a7c1e2f1
-def primitive(name: str) -> 'Callable':
+def primitive(name: str) -> Callable:
     "A numpy-like function for the primitive `name` of the table (plain values, Tensors or traced values)."
     if name not in PRIMITIVES: raise KeyError(f'snp.primitive: no primitive named {name!r}; register it with defprim first')
     def fn(*args, **params): return _call(name, *args, **params)
     fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"The primitive '{name}' on plain values (numpy), Tensors (recorded) or traced values (boxed)."
     return fn
+
+def __getattr__(name: str):
+    "`snp.<name>` for a primitive of the table without a function above (one added later with `defprim`, say)."
+    if name in PRIMITIVES: return primitive(name)
+    raise AttributeError(f"module 'scratchgrad.numpy' has no attribute {name!r} (and the table has no primitive of that name)")
 
 # %% ../nbs/06a_numpy.ipynb #a5a899a9
 def _on_value(f):

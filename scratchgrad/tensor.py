@@ -6,22 +6,14 @@
 from __future__ import annotations
 import builtins
 import numpy as np
+from . import engine
 from .engine import *
-_all_ = ['PRIMITIVES', 'set_grad_enabled', 'no_grad', 'enable_grad', 'is_grad_enabled', 'Operators', 'Tensor', 'Primitive',
-         'defprim', 'apply', 'unbroadcast', 'add', 'neg', 'sub', 'mul', 'div', 'exp', 'log', 'relu', 'power', 'sqrt',
-         'reduce_sum', 'reshape', 'broadcast_to', 'astype', 'mean', 'transpose', 'swapaxes', 'matmul', 'reduce_max',
-         'reduce_min', 'absolute', 'toposort', 'backward', 'grad']   # `from scratchgrad.tensor import *` gives the engine's names too
-from .engine import (_state, _ndim, _shape, _Switch, _leaf, _data, _norm_axis, _keepdims_shape, _plain_index, _lift, _NO_PARAMS,
-                     _TensorFunctions)
+from .engine import _state, _ndim, _shape, _Switch, _leaf, _data, _norm_axis, _keepdims_shape, _lift, _np_args
 
 # %% auto #0
-__all__ = ['GRADCHECKED', 'gradcheck', 'sigmoid', 'softplus', 'log_sigmoid', 'tanh', 'sin', 'cos', 'where', 'maximum', 'minimum',
-           'clip', 'getitem', 'identity', 'concatenate', 'expand_dims', 'stack', 'logsumexp', 'log_softmax', 'softmax',
-           'cross_entropy', 'binary_cross_entropy_with_logits', 'detect_anomaly', 'PRIMITIVES', 'set_grad_enabled',
-           'no_grad', 'enable_grad', 'is_grad_enabled', 'Operators', 'Tensor', 'Primitive', 'defprim', 'apply',
-           'unbroadcast', 'add', 'neg', 'sub', 'mul', 'div', 'exp', 'log', 'relu', 'power', 'sqrt', 'reduce_sum',
-           'reshape', 'broadcast_to', 'astype', 'mean', 'transpose', 'swapaxes', 'matmul', 'reduce_max', 'reduce_min',
-           'absolute', 'toposort', 'backward', 'grad']
+__all__ = ['GRADCHECKED', 'sigmoid', 'softplus', 'tanh', 'sin', 'cos', 'maximum', 'minimum', 'identity', 'gradcheck',
+           'log_sigmoid', 'reduce_max', 'reduce_min', 'where', 'clip', 'getitem', 'concatenate', 'expand_dims', 'stack',
+           'logsumexp', 'log_softmax', 'softmax', 'cross_entropy', 'binary_cross_entropy_with_logits', 'detect_anomaly']
 
 # %% ../nbs/04b_tensor.ipynb #4dfb2cc7
 GRADCHECKED: set = set()   # names of the primitives whose VJP ran inside a gradcheck that passed
@@ -42,7 +34,7 @@ def _traced_grads(f, xs, u):
     prev, _state.vjp_trace = _state.vjp_trace, set()
     try:
         ts = [Tensor(a) for a in xs]
-        return grad(f(*ts), ts, grad_outputs=u), _state.vjp_trace
+        return gradients(f(*ts), ts, grad_outputs=u), _state.vjp_trace
     finally: _state.vjp_trace = prev
 
 # %% ../nbs/04b_tensor.ipynb #91e11eac
@@ -67,7 +59,7 @@ def gradcheck(f,            # a function of Tensors returning a Tensor
     if order > 1:   # differentiate the VJP itself: h(x) = <grad_u f(x), v>
         vs = [rng.standard_normal(x.shape) for x in xs]
         def h(*ts):
-            gs = grad(f(*ts), list(ts), grad_outputs=u, create_graph=True)
+            gs = gradients(f(*ts), list(ts), grad_outputs=u, create_graph=True)
             return builtins.sum((gi * v).sum() for gi, v in zip(gs, vs))
         gradcheck(h, *xs, eps=eps, rtol=rtol, atol=atol, order=order - 1, seed=seed + 1)
     return True
@@ -77,37 +69,20 @@ def _sigmoid_fwd(x):
     e = np.exp(-np.abs(x))            # in (0, 1]: never overflows
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
-defprim('sigmoid', _sigmoid_fwd, lambda g, out, x: (g * out * (1 - out),), reads_inputs=False)   # reads the output
-defprim('softplus', lambda x: np.logaddexp(0, x), lambda g, out, x: (g * sigmoid(x),))
-defprim('tanh', np.tanh, lambda g, out, x: (g - (g * out) * out,), reads_inputs=False)   # g (1 - out^2), expanded
-
-def sigmoid(x) -> Tensor:
-    "1 / (1 + exp(-x)) elementwise, accurate to a few ulps for every x."
-    return apply('sigmoid', x)
-
-def softplus(x) -> Tensor:
-    "log(1 + exp(x)), stable for any x; its derivative is sigmoid(x)."
-    return apply('softplus', x)
+sigmoid = defprim('sigmoid', _sigmoid_fwd, lambda g, out, x: (g * out * (1 - out),), reads_inputs=False,  # reads the output
+                  method=True, doc="1 / (1 + exp(-x)) elementwise, accurate to a few ulps for every x.")
+softplus = defprim('softplus', lambda x: np.logaddexp(0, x), lambda g, out, x: (g * sigmoid(x),),
+                   doc="log(1 + exp(x)), stable for any x; its derivative is sigmoid(x).")
+tanh = defprim('tanh', np.tanh, lambda g, out, x: (g - (g * out) * out,), reads_inputs=False,   # g (1 - out^2), expanded
+               method=True, doc="Hyperbolic tangent elementwise.")
 
 def log_sigmoid(x) -> Tensor:
     "log(sigmoid(x)), as -softplus(-x): finite, with an accurate gradient, in both tails."
     return -softplus(-x)
 
-def tanh(x) -> Tensor:
-    "Hyperbolic tangent elementwise."
-    return apply('tanh', x)
-
 # %% ../nbs/04b_tensor.ipynb #d943536f
-defprim('sin', np.sin, lambda g, out, x: (g * cos(x),))
-defprim('cos', np.cos, lambda g, out, x: (-(g * sin(x)),))
-
-def sin(x) -> Tensor:
-    "Sine elementwise."
-    return apply('sin', x)
-
-def cos(x) -> Tensor:
-    "Cosine elementwise."
-    return apply('cos', x)
+sin = defprim('sin', np.sin, lambda g, out, x: (g * cos(x),), method=True, doc="Sine elementwise.")
+cos = defprim('cos', np.cos, lambda g, out, x: (-(g * sin(x)),), method=True, doc="Cosine elementwise.")
 
 # %% ../nbs/04b_tensor.ipynb #993b1cbd
 def _where_vjp(g, out, cond, a, b):
@@ -130,23 +105,33 @@ def _max_vjp(g, out, x, axis=None, keepdims=False):   # (also min's: the hits ar
     return (reshape(g, kshape) * (hits / hits.sum(axis=axis, keepdims=True)).astype(g.dtype),)
 
 defprim('where', np.where, _where_vjp)
-defprim('maximum', np.maximum, _pick_vjp(np.greater))
-defprim('minimum', np.minimum, _pick_vjp(np.less))
+maximum = defprim('maximum', np.maximum, _pick_vjp(np.greater),
+                  doc="Elementwise larger of a and b; at a tie each gets half of the gradient.")
+minimum = defprim('minimum', np.minimum, _pick_vjp(np.less),
+                  doc="Elementwise smaller of a and b; at a tie each gets half of the gradient.")
 defprim('max', lambda x, axis=None, keepdims=False: np.maximum.reduce(x, axis=axis, keepdims=keepdims), _max_vjp)
 defprim('min', lambda x, axis=None, keepdims=False: np.minimum.reduce(x, axis=axis, keepdims=keepdims), _max_vjp)
+
+def reduce_max(x, axis=None, keepdims: bool = False) -> Tensor:
+    "Largest value over `axis`."
+    return apply('max', x, axis=_norm_axis(axis, _ndim(x)), keepdims=keepdims)
+
+def reduce_min(x, axis=None, keepdims: bool = False) -> Tensor:
+    "Smallest value over `axis` (its own primitive: -max(-x) would overflow for unsigned integers)."
+    return apply('min', x, axis=_norm_axis(axis, _ndim(x)), keepdims=keepdims)
+
+def _max_method(self, axis=None, keepdims=False, **np_args) -> Tensor:   # np_args: what np.max(t) passes
+    return reduce_max(_np_args(self, 'max', **np_args) if np_args else self, axis, keepdims)
+
+def _min_method(self, axis=None, keepdims=False, **np_args) -> Tensor:
+    return reduce_min(_np_args(self, 'min', **np_args) if np_args else self, axis, keepdims)
+
+Tensor.max, Tensor.min = _max_method, _min_method
 
 # %% ../nbs/04b_tensor.ipynb #b9fa4b82
 def where(cond, a, b) -> Tensor:
     "`a` where `cond` is true, else `b` (all three broadcast together); `cond` gets no gradient."
     return apply('where', np.asarray(_data(cond), dtype=bool), a, b)
-
-def maximum(a, b) -> Tensor:
-    "Elementwise larger of `a` and `b`; at ties each gets half the gradient."
-    return apply('maximum', a, b)
-
-def minimum(a, b) -> Tensor:
-    "Elementwise smaller of `a` and `b`; at ties each gets half the gradient."
-    return apply('minimum', a, b)
 
 def clip(x, low, high) -> Tensor:
     "`x` limited to [low, high], as minimum(maximum(x, low), high)."
@@ -170,15 +155,21 @@ def _scatter_add_fwd(g, index, shape):
 defprim('scatter_add', _scatter_add_fwd, lambda g, out, y, index, shape: (getitem(g, index),), reads_inputs=False)
 defprim('getitem', lambda x, index: x[index],
         lambda g, out, x, index: (apply('scatter_add', g, index=index, shape=x.shape),), reads_inputs=False)
-defprim('identity', lambda x: x.view(), lambda g, out, x: (g,), reads_inputs=False)   # a view: see 04a's `_hold`
+identity = defprim('identity', lambda x: x.view(), lambda g, out, x: (g,), reads_inputs=False,   # a view: see 04a's `_hold`
+                   doc="A new node with the same value as `x`.")
+
+def _plain_index(index):
+    "An index with Tensors and lists replaced by numpy arrays (an index is never differentiated)."
+    if isinstance(index, tuple): return tuple(_plain_index(i) for i in index)
+    if isinstance(index, Tensor): return index.array
+    if isinstance(index, list): return np.asarray(index)
+    return index
 
 def getitem(x, index) -> Tensor:
     "`x[index]` for ints, slices, None, ..., integer arrays and boolean masks."
     return apply('getitem', x, index=_plain_index(index))
 
-def identity(x) -> Tensor:
-    "A new node with the same value as `x`."
-    return apply('identity', x)
+Tensor.__getitem__ = getitem
 
 # %% ../nbs/04b_tensor.ipynb #08488750
 def _concatenate_vjp(g, out, *xs, axis=0):
@@ -343,3 +334,6 @@ def binary_cross_entropy_with_logits(logits, target, reduction: str = 'mean') ->
 class detect_anomaly(_Switch):
     "Raise at the first op whose output holds a NaN or an infinity, naming the op (a context manager or decorator)."
     field = 'anomaly'
+
+# %% ../nbs/04b_tensor.ipynb #6a6c1231
+__all__ = [*globals().get('__all__', ()), *engine.__all__]   # `from scratchgrad.tensor import *` gives the engine's names too

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from scratchgrad.backprop import check_gradient
-from scratchgrad.tensor import PRIMITIVES, Primitive, Tensor, apply, grad, gradcheck, unbroadcast
+from scratchgrad.tensor import PRIMITIVES, Primitive, Tensor, apply, gradients, gradcheck, unbroadcast
 from scratchgrad.variable import Variable
 
 rng = np.random.default_rng(0)
@@ -101,7 +101,7 @@ def test_mean_over_several_axes_matches_numpy(axis, keepdims):
     m = x.mean(axis=axis, keepdims=keepdims)
     np.testing.assert_allclose(m.array, a.mean(axis=axis, keepdims=keepdims), rtol=1e-12)
     count = a.size // np.asarray(a.mean(axis=axis, keepdims=True)).size
-    np.testing.assert_allclose(grad(m.sum(), x).array, np.full(a.shape, 1.0 / count), rtol=1e-12)
+    np.testing.assert_allclose(gradients(m.sum(), x).array, np.full(a.shape, 1.0 / count), rtol=1e-12)
 
 
 # --- a VJP that returns a cotangent of the wrong shape is named, not passed on
@@ -112,7 +112,7 @@ def test_a_mis_shaped_cotangent_is_refused_naming_the_vjp():
         apply(summing, x).sum().backward()
     assert x.grad is None
     with pytest.raises(RuntimeError, match='forgot_unbroadcast'):
-        grad(apply(summing, x).sum(), x)
+        gradients(apply(summing, x).sum(), x)
 
 
 def test_finite_differences_of_the_checkers_are_central_in_float64():

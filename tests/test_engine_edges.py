@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from scratchgrad.tensor import (Tensor, grad, gradcheck, astype, minimum, maximum, clip, reduce_min, logsumexp,
+from scratchgrad.tensor import (Tensor, gradients, gradcheck, astype, minimum, maximum, clip, reduce_min, logsumexp,
                                 log_softmax, softmax, detect_anomaly, no_grad, enable_grad, set_grad_enabled,
                                 is_grad_enabled, identity, binary_cross_entropy_with_logits, _state)
 from scratchgrad.losses import mse
@@ -26,7 +26,7 @@ def test_a_write_into_a_parameter_read_through_a_view_is_refused(name):
     v = VIEWS[name](W)
     loss = (x @ v).sum() if v.shape[0] == 2 else (x @ v.T).sum()
     with pytest.raises(ValueError, match='read-only'): W.array[...] = 0
-    expected = grad(loss, W, retain_graph=True).array
+    expected = gradients(loss, W, retain_graph=True).array
     loss.backward()
     np.testing.assert_allclose(W.grad.array, expected)
     W.array[...] = 0                                     # released: writeable again
@@ -84,12 +84,12 @@ def test_a_cast_to_an_integer_or_bool_dtype_stops_the_gradient(dtype):
     c = astype(v, dtype)
     assert not c.requires_grad and c.op == ''
     with pytest.raises(RuntimeError, match='does not require a gradient'): c.sum().backward()
-    g = grad((astype(v, dtype) * v).sum(), v)
+    g = gradients((astype(v, dtype) * v).sum(), v)
     np.testing.assert_array_equal(g.array, np.asarray([0.4, 2.6]).astype(dtype))   # only v's own path
 
 def test_a_float_cast_still_carries_the_gradient():
     v = Tensor([0.5, 1.5])
-    assert grad(astype(v, np.float32).sum(), v).dtype == np.float64
+    assert gradients(astype(v, np.float32).sum(), v).dtype == np.float64
     assert gradcheck(lambda v: astype(v, np.float32) * v, [0.5, 1.5], eps=1e-3, rtol=1e-3, atol=1e-3)
 
 # --- switches -------------------------------------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def test_min_family_matches_numpy_for_integers(dtype, data):
 
 def test_minimum_gradient_splits_ties_and_passes_gradcheck():
     a, b = Tensor([1.0, 5.0, 0.0]), Tensor([1.0, 2.0, 3.0])
-    ga, gb = grad(minimum(a, b).sum(), [a, b])
+    ga, gb = gradients(minimum(a, b).sum(), [a, b])
     np.testing.assert_array_equal(ga.array, [0.5, 0, 1]); np.testing.assert_array_equal(gb.array, [0.5, 1, 0])
     assert gradcheck(lambda a, b: minimum(a, b) * maximum(a, b) + a.min(axis=0), rng.standard_normal((3, 2)),
                      rng.standard_normal(2), order=2)
@@ -164,7 +164,7 @@ def test_logsumexp_and_log_softmax_of_minus_infinity_rows():
     ls = log_softmax(x[:2]).array                        # (+inf - +inf is NaN, with numpy's warning, as in PyTorch)
     assert np.all(ls[0] == -np.inf) and ls[1, 0] == -np.inf and np.isfinite(ls[1, 1:]).all()
     np.testing.assert_array_equal(softmax(x[:2]).array[0], [0, 0, 0])
-    g = grad(logsumexp(x[:2], axis=1).sum(), x)
+    g = gradients(logsumexp(x[:2], axis=1).sum(), x)
     assert np.isfinite(g.array[:2]).all() and np.allclose(g.array[:2].sum(1), [0, 1])
     np.testing.assert_allclose(logsumexp(Tensor([-np.inf, -np.inf])).item(), -np.inf)
 
@@ -174,7 +174,7 @@ def test_logsumexp_and_softmax_over_an_empty_axis(axis):
     x = Tensor(np.zeros(shape))
     np.testing.assert_array_equal(logsumexp(x, axis=axis).array, np.full(3, -np.inf))   # as scipy
     assert softmax(x, axis=axis).shape == shape and log_softmax(x, axis=axis).shape == shape
-    assert grad(logsumexp(x, axis=axis).sum(), x).shape == shape
+    assert gradients(logsumexp(x, axis=axis).sum(), x).shape == shape
 
 # --- targets that need gradients ------------------------------------------------------------------------------------------
 def test_mse_gives_the_target_its_gradient():
@@ -210,7 +210,7 @@ def test_swapaxes_checks_its_axes_as_numpy():
 @pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64])
 def test_an_unused_input_gets_zeros_of_its_own_dtype(dtype):
     x, unused = Tensor(np.ones(3, dtype)), Tensor(np.ones(2, dtype))
-    gx, gu = grad((x * 2).sum(), [x, unused])
+    gx, gu = gradients((x * 2).sum(), [x, unused])
     assert gx.dtype == gu.dtype == dtype and not gu.array.any()
 
 
@@ -218,7 +218,7 @@ def test_an_unused_input_gets_zeros_of_its_own_dtype(dtype):
 def test_relu_of_nan_is_nan_in_value_and_gradient():
     x = Tensor([np.nan, -1.0, 0.0, 2.0])
     y = x.relu()
-    g = grad(y.sum(), x)
+    g = gradients(y.sum(), x)
     np.testing.assert_array_equal(y.array, [np.nan, 0, 0, 2]); np.testing.assert_array_equal(g.array, [np.nan, 0, 0, 1])
 
 @pytest.mark.parametrize('f', [lambda x: logsumexp(x, axis=-1), lambda x: log_softmax(x), lambda x: softmax(x)])

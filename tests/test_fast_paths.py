@@ -7,7 +7,7 @@ import pytest
 
 import scratchgrad  # noqa: F401  (the package's __init__ turns chapter 04c's VJPs on)
 from scratchgrad import fast
-from scratchgrad.tensor import PRIMITIVES, Tensor, cross_entropy, defprim, grad, gradcheck, no_grad, _cross_entropy_vjp
+from scratchgrad.tensor import PRIMITIVES, Tensor, cross_entropy, defprim, gradients, gradcheck, no_grad, _cross_entropy_vjp
 from scratchgrad.engine import _matmul_vjp
 
 rng = np.random.default_rng(7)
@@ -75,7 +75,7 @@ def test_kept_log_probabilities_give_chapter_04bs_gradient(reduction, dtype, pla
     w = np.arange(1.0, 8.0) if reduction == 'none' else 1.0
     def gradient():
         zt = Tensor(z)
-        g = grad((cross_entropy(zt, y, reduction=reduction) * w).sum(), zt)
+        g = gradients((cross_entropy(zt, y, reduction=reduction) * w).sum(), zt)
         assert g.dtype == dtype
         return g.array
     plain_g = gradient()
@@ -99,8 +99,8 @@ def test_hessian_vector_product_is_the_same_with_either_vjp(plain_ce):
     z, y, v = rng.standard_normal((5, 4)), rng.integers(0, 4, 5), rng.standard_normal((5, 4))
     def hvp():
         zt = Tensor(z)
-        g = grad(cross_entropy(zt, y), zt, create_graph=True)
-        return grad((g * v).sum(), zt).array
+        g = gradients(cross_entropy(zt, y), zt, create_graph=True)
+        return gradients((g * v).sum(), zt).array
     plain = hvp()
     fast.use_faster_vjp('cross_entropy', True)
     np.testing.assert_allclose(hvp(), plain, rtol=1e-12, atol=1e-14)

@@ -6,7 +6,7 @@ import pytest
 from fastcore.test import test_fail as expect_fail
 
 import scratchgrad.tensor as T
-from scratchgrad.tensor import (Tensor, backward, cross_entropy, enable_grad, grad, is_grad_enabled, no_grad,
+from scratchgrad.tensor import (Tensor, backward, cross_entropy, enable_grad, gradients, is_grad_enabled, no_grad,
                                 set_grad_enabled, toposort)
 
 
@@ -84,7 +84,7 @@ def test_several_roots_one_feeding_another_duplicates_and_leaves():
     backward([x, x * 1.0])                                             # a leaf as a root
     assert x.grad.item() == 2.0
     x = Tensor(2.0); y = x * x; z = y * 3
-    assert grad([z, y], x).item() == 16.0                              # the pruned path, roots in either order
+    assert gradients([z, y], x).item() == 16.0                              # the pruned path, roots in either order
 
 
 def test_custom_primitive_through_apply_is_released_with_the_graph():
@@ -110,13 +110,13 @@ def test_cross_entropy_gradient_retained_graph_and_second_order():
     y = np.array([0, 3, 1, 2, 2, 0])
     loss = cross_entropy(z, y)
     p = np.exp(z.array - z.array.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)
-    g1 = grad(loss, z, retain_graph=True)
-    g2 = grad(loss, z)
+    g1 = gradients(loss, z, retain_graph=True)
+    g2 = gradients(loss, z)
     onehot = np.eye(4)[y]
     np.testing.assert_allclose(g1.array, (p - onehot) / 6, rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(g1.array, g2.array)
-    (gz,) = [grad(cross_entropy(z, y), z, create_graph=True)]          # second order flows through z
-    (hz,) = [grad((gz * gz).sum(), z)]
+    (gz,) = [gradients(cross_entropy(z, y), z, create_graph=True)]          # second order flows through z
+    (hz,) = [gradients((gz * gz).sum(), z)]
     assert np.abs(hz.array).sum() > 0
 
 
@@ -124,7 +124,7 @@ def test_reuse_accumulates_and_parents_keep_repeats():
     x = Tensor([1.0, 2.0])
     y = x * x
     assert y.parents == (x, x)
-    (g,) = grad(y.sum(), [x])
+    (g,) = gradients(y.sum(), [x])
     np.testing.assert_array_equal(g.array, [2.0, 4.0])
 
 
@@ -133,7 +133,7 @@ def test_backward_accumulates_into_leaves_and_grad_does_not():
     (x * 3).sum().backward()
     (x * x).sum().backward()
     np.testing.assert_array_equal(x.grad.array, [3 + 2, 3 + 4])
-    g = grad((x * 5).sum(), x)
+    g = gradients((x * 5).sum(), x)
     np.testing.assert_array_equal(g.array, [5, 5]); np.testing.assert_array_equal(x.grad.array, [5, 7])
     assert not x.grad.requires_grad
 
@@ -146,16 +146,16 @@ def test_graph_released_unless_retained():
     assert y.parents == () and y.op == 'mul'              # released, op kept for drawing
     expect_fail(lambda: y.backward(), contains='retain_graph=True')
     z = x * 3
-    grad(z, x); expect_fail(lambda: grad(z, x), contains='already freed')
+    gradients(z, x); expect_fail(lambda: gradients(z, x), contains='already freed')
     w = x * 3
-    grad(w, x, retain_graph=True); assert grad(w, x).item() == 3.0
+    gradients(w, x, retain_graph=True); assert gradients(w, x).item() == 3.0
 
 
 def test_grad_of_interior_nodes_and_unused_inputs():
     x = Tensor([1.0, 2.0]); u = Tensor(3.0)
     h = x * 2
     y = (h * h).sum()
-    gh, gx, gu = grad(y, [h, x, u])
+    gh, gx, gu = gradients(y, [h, x, u])
     np.testing.assert_array_equal(gh.array, 2 * h.array); np.testing.assert_array_equal(gx.array, 8 * x.array)
     assert gu.item() == 0.0 and gu.shape == ()
 
@@ -164,8 +164,8 @@ def test_grad_outputs_that_require_grad_are_recorded():
     x = Tensor([1.0, -2.0, 0.5]); v = Tensor([0.3, 0.1, -0.2])
     u = Tensor(np.zeros(3))                                 # J^T u, then d/du <J^T u, v> = J v (the double-VJP trick)
     y = x.tanh() * x
-    (jtu,) = grad(y, [x], grad_outputs=u, create_graph=True)
-    (jv,) = grad((jtu * v).sum(), [u])
+    (jtu,) = gradients(y, [x], grad_outputs=u, create_graph=True)
+    (jv,) = gradients((jtu * v).sum(), [u])
     J = np.diag(1 - np.tanh(x.array) ** 2) * x.array + np.diag(np.tanh(x.array))
     np.testing.assert_allclose(jv.array, J @ v.array)
 
@@ -181,19 +181,19 @@ def test_grad_mode():
     f = set_grad_enabled(False)(lambda t: t * 2)
     assert not f(x).requires_grad and is_grad_enabled()
     x2 = Tensor(3.0)
-    g = grad((x2 ** 3), x2)                                # no create_graph: the gradient is a constant
+    g = gradients((x2 ** 3), x2)                                # no create_graph: the gradient is a constant
     assert not g.requires_grad and g.parents == ()
-    g2 = grad((x2 ** 3), x2, create_graph=True)
+    g2 = gradients((x2 ** 3), x2, create_graph=True)
     assert g2.requires_grad and g2.op
 
 
 def test_higher_order_and_hvp():
     x = Tensor(np.linspace(-2, 2, 5))
     t = np.tanh(x.array)
-    d1 = grad(x.tanh().sum(), x, create_graph=True)
-    d2 = grad(d1.sum(), x, create_graph=True)
-    d3 = grad(d2.sum(), x, create_graph=True)
-    d4 = grad(d3.sum(), x)
+    d1 = gradients(x.tanh().sum(), x, create_graph=True)
+    d2 = gradients(d1.sum(), x, create_graph=True)
+    d3 = gradients(d2.sum(), x, create_graph=True)
+    d4 = gradients(d3.sum(), x)
     np.testing.assert_allclose(d1.array, 1 - t ** 2)
     np.testing.assert_allclose(d2.array, -2 * t * (1 - t ** 2))
     np.testing.assert_allclose(d3.array, (6 * t ** 2 - 2) * (1 - t ** 2))
@@ -201,8 +201,8 @@ def test_higher_order_and_hvp():
     xs = Tensor(np.linspace(-1, 1, 4))
     A = np.arange(16.0).reshape(4, 4); A = A + A.T
     f = lambda v: 0.5 * (v @ (A @ v)) + v.exp().sum()
-    (g,) = grad(f(xs), [xs], create_graph=True)
-    H = np.stack([grad((g * e).sum(), xs, retain_graph=True).array for e in np.eye(4)])
+    (g,) = gradients(f(xs), [xs], create_graph=True)
+    H = np.stack([gradients((g * e).sum(), xs, retain_graph=True).array for e in np.eye(4)])
     np.testing.assert_allclose(H, A + np.diag(np.exp(xs.array)))
 
 
@@ -210,7 +210,7 @@ def test_backward_create_graph_gives_differentiable_grad():
     x = Tensor(1.5)
     (x ** 3).backward(create_graph=True)
     assert x.grad.requires_grad
-    (g2,) = grad(x.grad, [x])
+    (g2,) = gradients(x.grad, [x])
     assert g2.item() == pytest.approx(6 * 1.5)
 
 
@@ -233,7 +233,7 @@ def test_draw_graph_protocol():
     g = graph.draw_graph(y)
     src = g.source
     assert 'matmul' in src and 'relu' in src and 'sum' in src and 'x' in src
-    (dx,) = grad((x * x).sum(), [x], create_graph=True)
+    (dx,) = gradients((x * x).sum(), [x], create_graph=True)
     assert 'mul' in graph.draw_graph(dx).source
 
 
@@ -244,7 +244,7 @@ def test_against_pytorch():
     y = np.array([0, 1, 1, 0, 1])
     ts = [Tensor(W1), Tensor(W2)]
     loss = cross_entropy((X @ ts[0]).tanh() @ ts[1], y)
-    g1, g2 = grad(loss, ts)
+    g1, g2 = gradients(loss, ts)
     tw = [torch.tensor(w, requires_grad=True) for w in (W1, W2)]
     tl = torch.nn.functional.cross_entropy(torch.tanh(torch.tensor(X) @ tw[0]) @ tw[1], torch.tensor(y))
     tl.backward()

@@ -4,7 +4,7 @@ import numpy as np
 import hypothesis.extra.numpy as hnp
 from hypothesis import assume, given, settings, strategies as st, HealthCheck
 
-from scratchgrad.tensor import Tensor, grad, gradcheck, maximum, minimum, where, logsumexp, log_softmax, matmul
+from scratchgrad.tensor import Tensor, gradients, gradcheck, maximum, minimum, where, logsumexp, log_softmax, matmul
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 shapes2 = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=1, max_side=3)
@@ -120,5 +120,5 @@ def test_random_expression_trees(tree, shapes, seed):
     # finite differences can't check a function this steep (e.g. cos of a nested power in the thousands): the engine's
     # answer may be right, but central differences with eps=1e-6 are not; skip such draws
     ts = [Tensor(x) for x in xs]
-    assume(max(np.max(np.abs(g.array), initial=0) for g in grad(f(*ts).sum(), ts)) < 1e3)
+    assume(max(np.max(np.abs(g.array), initial=0) for g in gradients(f(*ts).sum(), ts)) < 1e3)
     assert gradcheck(f, *xs, order=2)

@@ -8,7 +8,7 @@ from fastcore.test import test_fail as expect_fail
 
 import scratchgrad.tensor as T
 from scratchgrad.tensor import (PRIMITIVES, Tensor, apply, broadcast_to, concatenate, cross_entropy, detect_anomaly,
-                                grad, gradcheck, identity, log_softmax, logsumexp, maximum, minimum, no_grad, softmax,
+                                gradients, gradcheck, identity, log_softmax, logsumexp, maximum, minimum, no_grad, softmax,
                                 stack, unbroadcast, where)
 
 rng = np.random.default_rng(0)
@@ -97,16 +97,16 @@ def test_reflected_operators_match_numpy():
 
 def test_kink_conventions():
     x = Tensor([-1.0, 0.0, 2.0])
-    np.testing.assert_array_equal(grad(x.relu().sum(), x).array, [0, 0, 1])          # relu'(0) = 0
-    np.testing.assert_array_equal(grad(x.abs().sum(), x).array, [-1, 0, 1])          # abs'(0) = 0
+    np.testing.assert_array_equal(gradients(x.relu().sum(), x).array, [0, 0, 1])          # relu'(0) = 0
+    np.testing.assert_array_equal(gradients(x.abs().sum(), x).array, [-1, 0, 1])          # abs'(0) = 0
     a, b = Tensor([1.0, 5.0, 0.0]), Tensor([1.0, 2.0, 3.0])
-    ga, gb = grad(maximum(a, b).sum(), [a, b])
+    ga, gb = gradients(maximum(a, b).sum(), [a, b])
     np.testing.assert_array_equal(ga.array, [0.5, 1, 0]); np.testing.assert_array_equal(gb.array, [0.5, 0, 1])
     m = Tensor([[3.0, 1.0, 3.0, 3.0], [0.0, 2.0, 2.0, -1.0]])
-    np.testing.assert_allclose(grad(m.max(axis=1).sum(), m).array, [[1/3, 0, 1/3, 1/3], [0, .5, .5, 0]])
-    np.testing.assert_allclose(grad(m.max(), m).array, [[1/3, 0, 1/3, 1/3], [0, 0, 0, 0]])
+    np.testing.assert_allclose(gradients(m.max(axis=1).sum(), m).array, [[1/3, 0, 1/3, 1/3], [0, .5, .5, 0]])
+    np.testing.assert_allclose(gradients(m.max(), m).array, [[1/3, 0, 1/3, 1/3], [0, 0, 0, 0]])
     base, e = Tensor([-2.0, 0.0, 3.0]), Tensor([2.0, 2.0, 2.0])
-    np.testing.assert_allclose(grad((base ** e).sum(), e).array, [np.nan, 0, 9 * np.log(3)])   # nan where base < 0, as PyTorch/JAX
+    np.testing.assert_allclose(gradients((base ** e).sum(), e).array, [np.nan, 0, 9 * np.log(3)])   # nan where base < 0, as PyTorch/JAX
 
 
 def test_unbroadcast_rule():
@@ -127,7 +127,7 @@ def test_dtypes():
     for y in [x32 * 2, 2 * x32, x32 + 1, x32 / 3, x32 ** 2, x32.mean(), x32.relu(), x32.sigmoid(), softmax(x32),
               logsumexp(x32, axis=1), x32 @ np.ones((3, 2), np.float32), cross_entropy(x32, np.array([0, 2]))]:
         assert y.dtype == np.float32, y
-    (g,) = grad(cross_entropy(x32, np.array([0, 2])), [x32])
+    (g,) = gradients(cross_entropy(x32, np.array([0, 2])), [x32])
     assert g.dtype == np.float32
 
 
@@ -140,7 +140,7 @@ def test_bad_input_messages():
     v = Tensor([1.0, 2.0]) * 2
     expect_fail(lambda: v.backward(), contains='pass grad=<an array of shape (2,)>')
     expect_fail(lambda: v.backward(np.ones(3)), contains='grad has shape (3,) but the output has shape (2,)')
-    expect_fail(lambda: grad(v, Tensor(1.0), grad_outputs=np.ones((2, 1))), contains='grad has shape (2, 1)')
+    expect_fail(lambda: gradients(v, Tensor(1.0), grad_outputs=np.ones((2, 1))), contains='grad has shape (2, 1)')
     expect_fail(lambda: Tensor(['a']), contains='cannot differentiate data of dtype')
     expect_fail(lambda: Tensor(1.0) + 'a', contains='cannot use an object of type str')
     expect_fail(lambda: Tensor(1.0) + [Tensor(1.0), 2.0], contains='use stack(...)')
@@ -151,7 +151,7 @@ def test_bad_input_messages():
     expect_fail(lambda: cross_entropy(Tensor(np.ones((2, 3))), [0, 3]), contains='labels must be class indices 0..2')
     expect_fail(lambda: cross_entropy(Tensor(np.ones((2, 3))), [0.0, 1.0]), contains='integer class labels')
     expect_fail(lambda: cross_entropy(Tensor(np.ones(3)), [0]), contains='logits must have shape (batch, classes)')
-    expect_fail(lambda: grad(Tensor(1.0) * 2, Tensor(1.0, requires_grad=False)), contains='does not require a gradient')
+    expect_fail(lambda: gradients(Tensor(1.0) * 2, Tensor(1.0, requires_grad=False)), contains='does not require a gradient')
     expect_fail(lambda: (Tensor(1.0, requires_grad=False) * 2).backward(), contains='does not require a gradient')
 
 
