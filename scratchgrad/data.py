@@ -4,14 +4,14 @@
 
 # %% ../nbs/05a_data.ipynb #d0aee266
 from __future__ import annotations
+import gzip, io, math, struct, sys, zlib
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
-from .idx import read_idx
 
 # %% auto #0
 __all__ = ['MNIST_FILES', 'Split', 'check_lengths', 'train_test_split', 'load_moons', 'every_kth_split', 'load_digits',
-           'load_mnist', 'DataLoader']
+           'parse_idx', 'read_idx', 'load_mnist', 'DataLoader']
 
 # %% ../nbs/05a_data.ipynb #0a9cbdb0
 class Split(NamedTuple):
@@ -88,6 +88,76 @@ def load_digits() -> Split:
     y = d.target.astype(np.int64)
     is_test = every_kth_split(y, k=5)
     return Split(X[~is_test], y[~is_test], X[is_test], y[is_test])
+
+# %% ../nbs/05a_data.ipynb #4f34aa86
+_IDX_TYPES = {0x08: np.dtype('u1'), 0x09: np.dtype('i1'), 0x0B: np.dtype('>i2'),
+              0x0C: np.dtype('>i4'), 0x0D: np.dtype('>f4'), 0x0E: np.dtype('>f8')}
+
+# %% ../nbs/05a_data.ipynb #bfabb7ec
+def _read_header(f, source: str):
+    "Read and check the IDX header at the start of the binary stream `f`; returns (dtype, shape)."
+    head = f.read(4)
+    if len(head) < 4:
+        raise ValueError(f"read_idx: {source} is truncated: an IDX header needs at least 4 bytes, found {len(head)}.")
+    zero, code, ndim = struct.unpack('>HBB', head)
+    if zero != 0 or code not in _IDX_TYPES:
+        raise ValueError(f"read_idx: {source} has the wrong magic number 0x{int.from_bytes(head, 'big'):08X}; an IDX file "
+                         f"starts with two zero bytes, a type code in {{{', '.join(f'0x{c:02X}' for c in _IDX_TYPES)}}} and "
+                         "the number of dimensions (MNIST images: 0x00000803, labels: 0x00000801). Is this really an IDX file?")
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise ValueError(f"read_idx: {source} is truncated: its header announces {ndim} dimensions "
+                         f"({4 + 4 * ndim} header bytes) but the file has only {4 + len(dims)} bytes.")
+    return _IDX_TYPES[code], struct.unpack(f'>{ndim}I', dims)
+
+# %% ../nbs/05a_data.ipynb #ac7503b4
+def _payload_size(shape: tuple, dtype: np.dtype, source: str) -> int:
+    "Bytes of data the header announces, in Python integers (which cannot overflow), checked against memory."
+    n = math.prod(shape) * dtype.itemsize
+    if n > sys.maxsize:
+        raise ValueError(f"read_idx: {source} announces shape {shape} of {dtype.name}, {n} bytes of data, more than "
+                         "this machine can address: the header is corrupt.")
+    return n
+
+def _read_payload(f, n: int) -> bytes:
+    "Up to `n` bytes from `f`, read in chunks so that memory follows the data actually present, not the header's claim."
+    chunks, left = [], n
+    while left:
+        chunk = f.read(min(left, 1 << 24))
+        if not chunk: break
+        chunks.append(chunk); left -= len(chunk)
+    return b''.join(chunks)
+
+def _read_idx_stream(f, source: str) -> np.ndarray:
+    "Decode an IDX file from the binary stream `f`: header first, then exactly the announced data, nothing after."
+    dtype, shape = _read_header(f, source)
+    expected = _payload_size(shape, dtype, source)
+    data = _read_payload(f, expected)
+    if len(data) < expected:
+        raise ValueError(f"read_idx: {source} is truncated: shape {shape} of {dtype.name} needs {expected} data bytes, "
+                         f"found {len(data)}. The file is corrupt or incomplete: download it again.")
+    if f.read(1):
+        raise ValueError(f"read_idx: {source} is longer than its header says: shape {shape} of {dtype.name} needs "
+                         f"{expected} data bytes, and more follow. The file is corrupt: download it again.")
+    return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder('='))   # native, writable
+
+# %% ../nbs/05a_data.ipynb #55e789d3
+def parse_idx(buf: bytes, source: str = '<bytes>') -> np.ndarray:
+    "Decode the IDX bytes `buf` into a native-endian numpy array; `source` names it in errors."
+    return _read_idx_stream(io.BytesIO(buf), source)
+
+def read_idx(path: str | Path) -> np.ndarray:
+    "Read an IDX file (raw, or gzipped: recognised by its first two bytes) into a numpy array."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"read_idx: no such file: {path}")
+    with open(path, 'rb') as f:
+        if f.read(2) != b'\x1f\x8b':
+            f.seek(0); return _read_idx_stream(f, str(path))
+    try:
+        with gzip.open(path, 'rb') as f: return _read_idx_stream(f, str(path))   # decompressed as it is read
+    except (OSError, EOFError, zlib.error) as e:
+        raise ValueError(f"read_idx: {path} looks gzipped but cannot be decompressed ({type(e).__name__}: {e}); "
+                         "the file is probably truncated or corrupt: download it again.") from e
 
 # %% ../nbs/05a_data.ipynb #f95155d1
 MNIST_FILES = {'train_images': 'train-images-idx3-ubyte', 'train_labels': 'train-labels-idx1-ubyte',

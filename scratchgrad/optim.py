@@ -46,7 +46,6 @@ class Optimizer:
             if id(p) not in seen: seen.add(id(p)); self.params.append(p)
         if not self.params: raise ValueError(f"{op}: got an empty list of parameters")
         self.lr = _check_positive(op, 'lr', lr)
-        self.step_count = 0
 
     def zero_grad(self):
         "Forget the gradients of all parameters."
@@ -56,7 +55,6 @@ class Optimizer:
         "Update every parameter that has a gradient (all of them, or none if one cannot be written)."
         for i, p in enumerate(self.params):
             if p.grad is not None and not p.array.flags.writeable: self._refuse(i, p)
-        self.step_count += 1
         for i, p in enumerate(self.params):
             if p.grad is not None: self._update(i, p, p.grad.array)
 

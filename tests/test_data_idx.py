@@ -1,13 +1,15 @@
 """IDX reader/writer and load_mnist, on small files these tests write themselves (no download)."""
-import gzip, struct
+import gzip, struct, subprocess, sys, textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from scratchgrad.data import MNIST_FILES, load_mnist
-from scratchgrad.idx import parse_idx, read_idx, write_idx
+import scratchgrad.data, scratchgrad.idx
+from scratchgrad.data import MNIST_FILES, load_mnist, parse_idx, read_idx
+from scratchgrad.idx import write_idx
 
 IDX_DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
 CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D, np.float64: 0x0E}
@@ -222,3 +224,30 @@ def test_write_idx_names_an_unsupported_dtype(tmp_path, dtype):
     with pytest.raises(TypeError, match=rf"write_idx: IDX stores uint8, int8, int16, int32, float32 or float64, "
                                         rf"not {np.dtype(dtype)}"):
         write_idx(tmp_path / 'x', np.zeros(2, dtype))
+
+
+def modules_loaded_by(module: str) -> set:
+    """The scratchgrad modules (and sklearn, matplotlib) a fresh Python loads for `import <module>`, without the
+    package's __init__ (chapter 07, which imports every module on purpose): the module's own imports, and theirs."""
+    pkg_dir = str(Path(scratchgrad.data.__file__).parent)
+    code = textwrap.dedent(f"""
+        import sys, types
+        pkg = types.ModuleType('scratchgrad'); pkg.__path__ = [{pkg_dir!r}]
+        sys.modules['scratchgrad'] = pkg
+        import {module}
+        print(' '.join(m for m in sys.modules if m.startswith('scratchgrad.') or m.split('.')[0] in ('sklearn', 'matplotlib')))
+    """)
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return set(out.stdout.split())
+
+
+def test_loading_mnist_imports_numpy_only():
+    "`scratchgrad.data` (05a) reads MNIST itself: it must not load nn, optim, checkpoint, the engine or a later chapter."
+    assert modules_loaded_by('scratchgrad.data') == {'scratchgrad.data'}
+
+
+def test_the_appendix_reexports_the_reader_of_chapter_05a():
+    assert scratchgrad.idx.read_idx is scratchgrad.data.read_idx and scratchgrad.idx.parse_idx is scratchgrad.data.parse_idx
+    assert {'read_idx', 'parse_idx', 'write_idx'} <= set(scratchgrad.idx.__all__)
+    assert 'scratchgrad.data' in modules_loaded_by('scratchgrad.idx')

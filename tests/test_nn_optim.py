@@ -69,6 +69,13 @@ def test_parameters_without_gradient_are_skipped_and_keep_their_adam_clock():
     assert b.array[0] == pytest.approx(0.9)       # b's first step is a full first step (bias correction t=1)
 
 
+def test_an_optimizer_keeps_only_state_its_update_reads():
+    "No write-only bookkeeping: a step counter nothing read was a second, disagreeing clock beside Adam's per-parameter t."
+    w = Tensor([1.0])
+    assert set(vars(SGD([w], lr=0.1, momentum=0.9))) == {'params', 'lr', 'momentum', 'weight_decay', 'velocity'}
+    assert set(vars(Adam([w]))) == {'params', 'lr', 'betas', 'eps', 'weight_decay', 'm', 's', 't'}
+
+
 def test_updates_are_in_place_and_keep_dtype():
     lin = Linear(3, 2, generator=0)
     w_array = lin.weight.array
