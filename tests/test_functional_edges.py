@@ -175,7 +175,7 @@ CALLS = {   # name: how to call it, with m = snp or the reference (numpy, scipy.
     'matmul': lambda m, x, p: m.matmul(x, x), 'dot': lambda m, x, p: m.dot(x, x),
     'astype': lambda m, x, p: m.astype(x, np.float32),
 }
-NOT_FUNCTIONS = {'Box', 'new_trace', 'trace_level'}
+NOT_FUNCTIONS = {'Box', 'new_trace', 'trace_level', 'primitive'}   # primitive(name) makes functions: tests/test_one_registration.py
 
 PLAIN_INPUTS = {'python float': 2.0, 'python int': 2, 'list': [0.5, 2.0, 3.0], 'nested list': [[0.5, 2.0], [3.0, 1.0]],
                 'list of ints': [1, 2, 3], '0-d array': np.array(2.0), 'numpy float32 scalar': np.float32(2.0),
