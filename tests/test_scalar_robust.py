@@ -5,6 +5,8 @@ import json
 import math
 import pickle
 import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -279,6 +281,50 @@ def test_pickling_is_reentrant():
     pickle.dumps([y, b])                                     # and nothing is left over
 
 
+# ---- backward(), zero_grad() and pickling come from chapter 02, whatever module is imported --------------------------
+def run_fresh(code):
+    "Run `code` in a fresh interpreter (the package from this checkout); return its stdout."
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_importing_only_the_variable_module_gives_backward_and_deep_pickling():
+    out = run_fresh(
+        "import copy, pickle\n"
+        "from scratchgrad.variable import Variable\n"
+        "a, b = Variable(3.0), Variable(4.0)\n"
+        "f = (a + b) * (a * b)\n"
+        "f.backward()\n"
+        "assert (a.grad, b.grad, f.grad) == (40.0, 33.0, 1.0)\n"
+        "f.zero_grad()\n"
+        "assert a.grad is None and f.grad is None\n"
+        "y = a\n"
+        "for _ in range(20_000): y = y + a\n"
+        "for y2 in (pickle.loads(pickle.dumps(y)), copy.deepcopy(y)): assert y2.value == y.value\n"
+        "print(Variable.backward.__module__, Variable.__reduce__.__module__)")
+    assert out == "scratchgrad.backprop scratchgrad.backprop"
+
+
+def test_chapter_00_defines_no_method_that_needs_chapter_02():
+    "The class body of chapter 00 knows no reverse pass and no graph walk: chapter 02 attaches them."
+    source = (ROOT / "scratchgrad" / "variable.py").read_text(encoding="utf-8")
+    for name in ("def backward", "def zero_grad", "__reduce__", "__setstate__", "topo_ordered_nodes", "backprop"):
+        assert name not in source, f"scratchgrad/variable.py mentions {name!r}: that belongs to chapter 02"
+
+
+def test_chapter_02_attaches_the_methods_and_says_why():
+    nb = json.loads((ROOT / "nbs" / "02_backprop.ipynb").read_text(encoding="utf-8"))
+    cells = [(c["cell_type"], "".join(c["source"])) for c in nb["cells"]]
+    code = "\n".join(src for kind, src in cells if kind == "code")
+    prose = "\n".join(src for kind, src in cells if kind == "markdown")
+    for line in ("Variable.backward = backward", "Variable.zero_grad = zero_grad", "Variable.__reduce__ = "):
+        assert line in code
+    assert "chapter 0 comes first and cannot use a reverse pass" in prose
+    heading = lambda text: next(i for i, (kind, src) in enumerate(cells) if kind == "markdown" and text in src)
+    assert heading("## Graphs are freed") < heading("## Copying and pickling deep graphs") < heading("## Summary")
+
+
 # ---- numbers in the prose of notebooks 00-03 come from the page: no quoted timings or sizes ----------------------------
 MEASURED = re.compile(r"(\d[\d,.]*)\s*(seconds?|ms|µs|KB|MB|GB|minutes?|hours?|%)(?![\w])")
 
@@ -308,7 +354,7 @@ def test_chapter_00_backpropagates_before_its_hardening_part():
     heading = lambda text: next(i for i, (kind, src) in enumerate(cells) if kind == "markdown" and text in src)
     first_backward = next(i for i, (kind, src) in enumerate(cells) if kind == "code" and "plain_backward(pf)" in src)
     hardening = heading("## Hardening")
-    assert first_backward < 25 < hardening < heading("### Copying and pickling") < heading("## Summary")
+    assert first_backward < 25 < hardening < heading("### Copying a node") < heading("## Summary")
     for i, (kind, src) in enumerate(cells[:hardening]):   # no edge-case tests before the hardening part
         if kind != "code" or src.startswith("#| export"): continue
         for edge in ("Variable(math.nan)", "math.inf", "pickle.", "OverflowError", "division by zero", "expected a real number"):
