@@ -1,4 +1,4 @@
-"""Bad input and deep graphs for the scalar engine: huge ints, pickling and deep-copying deep graphs, MLP and fit
+"""Bad input and deep graphs for the scalar engine: huge ints, pickling and deep-copying deep graphs, ScalarMLP and fit_scalar
 arguments, draw_graph's Tensor protocol and `expand`, and the readability of the drawings stored in notebooks 00-03."""
 import copy
 import json
@@ -15,7 +15,7 @@ import pytest
 
 from scratchgrad.backprop import get_gradient
 from scratchgrad.graph import draw_graph, node_label
-from scratchgrad.mlp import MLP, fit
+from scratchgrad.mlp import ScalarMLP, fit_scalar
 from scratchgrad.variable import Variable, var_dot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,13 +94,13 @@ def test_pickling_in_threads():
 
 
 def test_trained_mlp_pickles():
-    model = MLP(2, [4, 1], seed=0)
-    fit(model, [[0.1, 0.2], [0.3, -0.4]] * 4, [0, 1] * 4, epochs=2, batch_size=4, progress=False)
+    model = ScalarMLP(2, [4, 1], seed=0)
+    fit_scalar(model, [[0.1, 0.2], [0.3, -0.4]] * 4, [0, 1] * 4, epochs=2, batch_size=4, progress=False)
     model2 = pickle.loads(pickle.dumps(model))
     assert model2([0.3, 0.1])[0].value == model([0.3, 0.1])[0].value
 
 
-# ---- MLP and fit arguments ---------------------------------------------------------------------------------------------
+# ---- ScalarMLP and fit_scalar arguments ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("args, message", [
     ((0, [3, 1]), "n_inputs must be a whole number >= 1"),
     ((-2, [3, 1]), "n_inputs must be a whole number >= 1"),
@@ -111,11 +111,11 @@ def test_trained_mlp_pickles():
 ])
 def test_mlp_refuses_sizes_that_build_no_network(args, message):
     with pytest.raises(ValueError, match=message):
-        MLP(*args)
+        ScalarMLP(*args)
 
 
 def test_mlp_accepts_numpy_integer_sizes():
-    assert len(MLP(np.int64(2), [np.int64(3), 1]).parameters()) == 3 * 3 + 4
+    assert len(ScalarMLP(np.int64(2), [np.int64(3), 1]).parameters()) == 3 * 3 + 4
 
 
 X, Y = [[0.1, 0.2], [0.3, -0.4]] * 4, [0, 1] * 4
@@ -135,25 +135,25 @@ X, Y = [[0.1, 0.2], [0.3, -0.4]] * 4, [0, 1] * 4
     (dict(epochs=-1), ValueError, "epochs must be a whole number >= 0"),
 ])
 def test_fit_refuses_arguments_that_cannot_train(kwargs, error, message):
-    model = MLP(2, [2, 1], seed=0)
+    model = ScalarMLP(2, [2, 1], seed=0)
     before = [p.value for p in model.parameters()]
     with pytest.raises(error, match=re.escape(message)):
-        fit(model, X, Y, progress=False, **kwargs)
+        fit_scalar(model, X, Y, progress=False, **kwargs)
     assert [p.value for p in model.parameters()] == before      # refused before any step
 
 
 def test_fit_refuses_empty_and_mismatched_data():
-    model = MLP(2, [2, 1], seed=0)
+    model = ScalarMLP(2, [2, 1], seed=0)
     with pytest.raises(ValueError, match="no training examples"):
-        fit(model, [], [], progress=False)
+        fit_scalar(model, [], [], progress=False)
     with pytest.raises(ValueError, match="3 examples but 2 labels"):
-        fit(model, X[:3], Y[:2], progress=False)
+        fit_scalar(model, X[:3], Y[:2], progress=False)
 
 
 def test_fit_accepts_zero_final_rate_and_zero_epochs():
-    model = MLP(2, [2, 1], seed=0)
-    assert fit(model, X, Y, epochs=0, progress=False) == []
-    assert len(fit(model, X, Y, epochs=1, batch_size=4, lr=0.1, lr_end=0.0, progress=False)) == 2
+    model = ScalarMLP(2, [2, 1], seed=0)
+    assert fit_scalar(model, X, Y, epochs=0, progress=False) == []
+    assert len(fit_scalar(model, X, Y, epochs=1, batch_size=4, lr=0.1, lr_end=0.0, progress=False)) == 2
 
 
 # ---- draw_graph: the Tensor protocol (a stand-in object), and expand ---------------------------------------------------
