@@ -10,7 +10,7 @@ accuracy, the share of time spent in the cyclic garbage collector, and the resid
 (scratchgrad's graphs are freed by reference counting, so its memory stays flat).
 
 Engines:
-  scratchgrad          scratchgrad.mlp.MLP: each neuron is one `var_dot` node (the package's design)
+  scratchgrad          scratchgrad.mlp.ScalarMLP: each neuron is one `var_dot` node (the package's design)
   scratchgrad-var_sum  the same model with each neuron built from `*` and `var_sum` (n + 1 nodes per neuron)
   micrograd            `pip install micrograd` (skipped when it is not installed)
 
@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from sklearn.datasets import make_moons
 
 from scratchgrad.backprop import get_gradient
-from scratchgrad.mlp import MLP
+from scratchgrad.mlp import ScalarMLP
 from scratchgrad.variable import Variable, var_sum
 
 ALPHA = 1e-4
@@ -62,7 +62,7 @@ def data():
 
 # ---- scratchgrad ---------------------------------------------------------------------------------------------------
 def forward_var_sum(model, x):
-    "The same MLP with each neuron as n products and one var_sum (micrograd's granularity, but one n-ary sum)."
+    "The same ScalarMLP with each neuron as n products and one var_sum (micrograd's granularity, but one n-ary sum)."
     h = [Variable(v) for v in x]
     for layer in model.layers:
         h = [var_sum(*[w * xi for w, xi in zip(n.weights, h)], n.bias) for n in layer.neurons]
@@ -84,7 +84,7 @@ def scratchgrad_step(model, params, X, y, k, n_steps, forward):
 
 
 def run_scratchgrad(X, y, n_steps, var_sum_neurons=False):
-    model = MLP(2, [16, 16, 1], output_activation=None, seed=1337)
+    model = ScalarMLP(2, [16, 16, 1], output_activation=None, seed=1337)
     params = model.parameters()
     forward = forward_var_sum if var_sum_neurons else (lambda m, x: m(x))
     return timed(lambda k: scratchgrad_step(model, params, X, y, k, n_steps, forward), n_steps)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from scratchgrad import mlp as scalar_mlp                      # noqa: E402
+from scratchgrad.mlp import ScalarMLP, binary_cross_entropy, accuracy_scalar  # noqa: E402
 from scratchgrad.backprop import get_gradient                   # noqa: E402
 from scratchgrad.variable import var_sum                        # noqa: E402
 from scratchgrad.data import load_moons                         # noqa: E402
@@ -34,7 +34,7 @@ EPOCHS, BATCH, LR, LR_END, SEED = 20, 32, 0.5, 0.02, 0
 
 
 def linear_from_scalar(smodel):
-    "The scalar MLP's current weights in an MLP of float64 Linear layers."
+    "The ScalarMLP's current weights in an MLP of float64 Linear layers."
     model = MLP(smodel.n_inputs, [len(l.neurons) for l in smodel.layers], dtype=np.float64)
     for lin, layer in zip(model.layers[::2], smodel.layers):
         lin.weight.array[...] = [[w.value for w in n.weights] for n in layer.neurons]
@@ -43,8 +43,8 @@ def linear_from_scalar(smodel):
 
 
 def scalar_run(X, y, Xte, yte):
-    "Notebook 03's fit loop, evaluating test accuracy after each epoch (excluded from the time)."
-    model = scalar_mlp.MLP(2, [8, 8, 1], seed=SEED)
+    "Notebook 03's fit_scalar loop, evaluating test accuracy after each epoch (excluded from the time)."
+    model = ScalarMLP(2, [8, 8, 1], seed=SEED)
     params, rng, order = model.parameters(), random.Random(SEED), list(range(len(X)))
     n_steps, step, elapsed, per_epoch = EPOCHS * math.ceil(len(X) / BATCH), 0, 0.0, []
     for _ in range(EPOCHS):
@@ -52,12 +52,12 @@ def scalar_run(X, y, Xte, yte):
         rng.shuffle(order)
         for start in range(0, len(order), BATCH):
             batch = order[start:start + BATCH]
-            loss = var_sum(*[scalar_mlp.binary_crossentropy(y[i], model(X[i])[0]) for i in batch]) * (1.0 / len(batch))
+            loss = var_sum(*[binary_cross_entropy(model(X[i])[0], y[i]) for i in batch]) * (1.0 / len(batch))
             grads = get_gradient(loss)
             lr = LR + (LR_END - LR) * step / max(1, n_steps - 1); step += 1
             for p in params: p.value -= lr * grads.get(p, 0.0)
         elapsed += time.perf_counter() - t0
-        per_epoch.append((elapsed, scalar_mlp.accuracy(model, Xte, yte)))
+        per_epoch.append((elapsed, accuracy_scalar(model, Xte, yte)))
     return model, per_epoch
 
 
@@ -100,7 +100,7 @@ def best_of(fn, repeats):
 def main(repeats):
     d = load_moons()
     Xl, yl, Xtel, ytel = d.X_train.tolist(), d.y_train.tolist(), d.X_test.tolist(), d.y_test.tolist()
-    init = scalar_mlp.MLP(2, [8, 8, 1], seed=SEED)
+    init = ScalarMLP(2, [8, 8, 1], seed=SEED)
 
     smodel, per_epoch = scalar_run(Xl, yl, Xtel, ytel)
     scalar_total, acc_scalar = per_epoch[-1]

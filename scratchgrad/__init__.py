@@ -7,7 +7,12 @@ __version__ = "0.0.1"
 __all__ = ['Tensor', 'no_grad', 'enable_grad', 'grad', 'value_and_grad', 'jacobian', 'hessian', 'hvp', 'jvp', 'nn', 'losses',
            'optim', 'data', 'fit', 'evaluate', 'History', 'save', 'load', 'state_dict', 'load_state_dict', 'draw_graph']
 
+# %% ../nbs/07_reveal.ipynb #6a1f3c0d
+__doc__ = """scratchgrad: automatic differentiation from scratch in Python. A scalar engine, a Tensor engine, a small
+neural-network toolkit with PyTorch's names and a functional grad, each built and explained in a notebook."""
+
 # %% ../nbs/07_reveal.ipynb #77e8efd5
+from . import backprop   # chapter 02: attaches the scalar reverse pass (backward, zero_grad, pickling) to Variable
 from .tensor import Tensor, no_grad, enable_grad
 from . import fast
 fast.use_faster_vjps()         # chapter 04c: run its faster VJPs (explicitly, so no import order can change which runs)

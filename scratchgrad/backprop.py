@@ -7,6 +7,9 @@ __all__ = ['topo_ordered_nodes', 'get_gradient', 'backward', 'zero_grad', 'numer
            'check_gradient']
 
 # %% ../nbs/02_backprop.ipynb #6db42990
+import threading
+import weakref
+
 from .variable import Variable
 
 # %% ../nbs/02_backprop.ipynb #b036d603
@@ -59,6 +62,10 @@ def zero_grad(root):
     for node in topo_ordered_nodes(root):
         node.grad = None
 
+# %% ../nbs/02_backprop.ipynb #7b0e5d14
+Variable.backward = backward     # v.backward() calls backward(v)
+Variable.zero_grad = zero_grad   # v.zero_grad() calls zero_grad(v)
+
 # %% ../nbs/02_backprop.ipynb #f13d3234
 def _value(out, fname):
     if isinstance(out, Variable): return out.value
@@ -95,3 +102,53 @@ def check_gradient(f, values, rtol=1e-6, h=1e-6):
                                  f"backprop {backprop[i]!r}, central difference {numerical[i]!r}, "
                                  f"relative error {err:.2e} >= {rtol:g}")
     return max(errors, default=0.0)
+
+# %% ../nbs/02_backprop.ipynb #fd8c7356
+_saving = threading.local()   # per thread: weak references to the saves in progress, innermost last
+
+class _Save:
+    "One node's save: its ancestors (inputs first), where each sits in that list, and the last one pickle reached."
+    __slots__ = ("ancestors", "position", "reached", "__weakref__")
+    def __init__(self, ancestors):
+        self.ancestors, self.reached = ancestors, -1
+        self.position = {id(n): i for i, n in enumerate(ancestors)}
+
+    def __reduce__(self):      # saved right after the ancestors: this save is over
+        stack = _saving.__dict__.get("stack", [])
+        stack[:] = [ref for ref in stack if ref() is not self]
+        return (_finished, ())
+
+def _current_save():
+    "The innermost save in progress on this thread, or None (a failed save's record is gone with its pickler)."
+    stack = _saving.__dict__.setdefault("stack", [])
+    while stack and stack[-1]() is None: stack.pop()
+    return stack[-1]() if stack else None
+
+# %% ../nbs/02_backprop.ipynb #5e1c7f20
+def _reduce_for_pickle(v):
+    "(constructor, its arguments, state) for pickle and deepcopy; ancestors first, so nothing recurses deeply."
+    state = (v.value, v._parents, v._partials, v.name, v.op, v.grad)
+    if not v._parents: return (_empty_variable, (), state)          # a leaf
+    save = _current_save()
+    if save is not None and save.position.get(id(v), -1) > save.reached:
+        save.reached = save.position[id(v)]    # listed and reached in order: its inputs are saved already
+        return (_empty_variable, (), state)
+    save = _Save(topo_ordered_nodes(v)[:-1])   # every input before its results; v itself is last
+    _saving.stack.append(weakref.ref(save))
+    return (_empty_variable, (save.ancestors, save), state)
+
+def _empty_variable(ancestors=(), save=None):
+    "A blank Variable for `_set_state` to fill; the arguments were only passed so that they are restored first."
+    return object.__new__(Variable)
+
+def _set_state(v, state):
+    "Fill a blank Variable with the state `_reduce_for_pickle` saved."
+    v.value, v._parents, v._partials, v.name, v.op, v.grad = state
+
+def _finished():
+    "What a `_Save` is restored as: nothing."
+    return None
+
+# %% ../nbs/02_backprop.ipynb #2c8a4d61
+Variable.__reduce__ = _reduce_for_pickle   # pickle and copy.deepcopy, for graphs of any depth
+Variable.__setstate__ = _set_state

@@ -10,8 +10,6 @@ __all__ = ['Variable', 'var_add', 'var_sub', 'var_neg', 'var_mul', 'var_div', 'v
 import math
 import numbers
 import operator
-import threading
-import weakref
 
 # %% ../nbs/00_variable.ipynb #291425bb
 class Variable:
@@ -73,21 +71,8 @@ class Variable:
     def sigmoid(self): return var_sigmoid(self)
     def relu(self): return var_relu(self)
 
-    def backward(self):
-        "Add d self / d node to `.grad` of every node of this graph (see `scratchgrad.backprop.backward`)."
-        from scratchgrad.backprop import backward  # imported on use: backprop imports this module
-        backward(self)
-
-    def zero_grad(self):
-        "Reset `.grad` to None on every node of this graph."
-        from scratchgrad.backprop import zero_grad
-        zero_grad(self)
-
-    # pickle and copy.deepcopy: without recursion through deep graphs (see "Copying and pickling deep graphs")
-    def __reduce__(self): return _reduce(self)
-    def __copy__(self): return _shallow_copy(self)
-    def __setstate__(self, state):
-        self.value, self._parents, self._partials, self.name, self.op, self.grad = state
+    def __copy__(self): return _shallow_copy(self)   # copy.copy: a new node sharing the inputs (see "Copying a node")
+    # backward(), zero_grad() and pickling walk the whole graph: chapter 2, which writes that walk, attaches them
 
 # %% ../nbs/00_variable.ipynb #eaa4e156
 def _type_name(x):
@@ -124,7 +109,7 @@ def _node(value, parents, partials, op):
     node.name, node.op, node.grad = "", op, None
     return node
 
-def _lift(x, op):
+def _as_variable(x, op):
     "`x` itself if it is a Variable, else a constant leaf Variable holding it."
     return x if type(x) is Variable else _node(_as_float(x, op), (), (), "")
 
@@ -135,14 +120,14 @@ def _who(v):
 # %% ../nbs/00_variable.ipynb #6ce6555a
 def var_add(a, b):
     "a + b as one node; both partials are 1."
-    if type(a) is not Variable: a = _lift(a, "+")
-    if type(b) is not Variable: b = _lift(b, "+")
+    if type(a) is not Variable: a = _as_variable(a, "+")
+    if type(b) is not Variable: b = _as_variable(b, "+")
     return _node(a.value + b.value, (a, b), (1.0, 1.0), "+")
 
 def var_sub(a, b):
     "a - b as one node; partials 1 and -1."
-    if type(a) is not Variable: a = _lift(a, "-")
-    if type(b) is not Variable: b = _lift(b, "-")
+    if type(a) is not Variable: a = _as_variable(a, "-")
+    if type(b) is not Variable: b = _as_variable(b, "-")
     return _node(a.value - b.value, (a, b), (1.0, -1.0), "-")
 
 def var_neg(a):
@@ -152,15 +137,15 @@ def var_neg(a):
 # %% ../nbs/00_variable.ipynb #95208098
 def var_mul(a, b):
     "a * b; the partial for each input is the other input's value."
-    if type(a) is not Variable: a = _lift(a, "*")
-    if type(b) is not Variable: b = _lift(b, "*")
+    if type(a) is not Variable: a = _as_variable(a, "*")
+    if type(b) is not Variable: b = _as_variable(b, "*")
     x, y = a.value, b.value
     return _node(x * y, (a, b), (y, x), "*")
 
 def var_div(a, b):
     "a / b; partials 1/b and -a/b**2 (= -quotient/b)."
-    if type(a) is not Variable: a = _lift(a, "/")
-    if type(b) is not Variable: b = _lift(b, "/")
+    if type(a) is not Variable: a = _as_variable(a, "/")
+    if type(b) is not Variable: b = _as_variable(b, "/")
     x, y = a.value, b.value
     if y == 0.0:
         raise ZeroDivisionError(f"/: division by zero in {x!r} / {y!r} (the denominator is {_who(b)}); "
@@ -192,7 +177,7 @@ def _power_rule(x, n):
 
 def var_pow(a, b):
     "a ** b; a plain-number exponent gets the power rule only, a Variable exponent also gets a**b * log(a)."
-    if type(a) is not Variable: a = _lift(a, "**")
+    if type(a) is not Variable: a = _as_variable(a, "**")
     x = a.value
     if type(b) is not Variable:
         n = _as_float(b, "**")
@@ -248,63 +233,21 @@ def var_sum(*variables):
     "The sum of any number of Variables (or numbers) as one node; every partial is 1."
     if len(variables) == 1 and not isinstance(variables[0], (Variable, numbers.Real)):
         raise TypeError(f"var_sum: got one {_type_name(variables[0])}; pass the terms as separate arguments: var_sum(*terms)")
-    nodes = tuple(_lift(v, "var_sum") for v in variables)
+    nodes = tuple(_as_variable(v, "var_sum") for v in variables)
     return _node(sum((v.value for v in nodes), 0.0), nodes, (1.0,) * len(nodes), "sum")
 
 def var_dot(weights, inputs, bias=0.0):
     "sum(w * x) + bias as one node; partials x for each w, w for each x, 1 for the bias."
-    ws = tuple(_lift(w, "var_dot") for w in weights)
-    xs = tuple(_lift(x, "var_dot") for x in inputs)
+    ws = tuple(_as_variable(w, "var_dot") for w in weights)
+    xs = tuple(_as_variable(x, "var_dot") for x in inputs)
     if len(ws) != len(xs):
         raise ValueError(f"var_dot: {len(ws)} weights but {len(xs)} inputs; they must pair up one to one")
-    bias = _lift(bias, "var_dot")
+    bias = _as_variable(bias, "var_dot")
     wv, xv = tuple(w.value for w in ws), tuple(x.value for x in xs)
     total = sum(map(operator.mul, wv, xv), bias.value)   # w0*x0 + w1*x1 + ..., starting from the bias
     return _node(total, ws + xs + (bias,), xv + wv + (1.0,), "dot")
 
-# %% ../nbs/00_variable.ipynb #fd8c7356
-_saving = threading.local()   # per thread: weak references to the saves in progress, innermost last
-
-class _Save:
-    "One node's save: its ancestors (inputs first), where each sits in that list, and the last one pickle reached."
-    __slots__ = ("ancestors", "position", "reached", "__weakref__")
-    def __init__(self, ancestors):
-        self.ancestors, self.reached = ancestors, -1
-        self.position = {id(n): i for i, n in enumerate(ancestors)}
-
-    def __reduce__(self):      # saved right after the ancestors: this save is over
-        stack = _saving.__dict__.get("stack", [])
-        stack[:] = [ref for ref in stack if ref() is not self]
-        return (_finished, ())
-
-def _current_save():
-    "The innermost save in progress on this thread, or None (a failed save's record is gone with its pickler)."
-    stack = _saving.__dict__.setdefault("stack", [])
-    while stack and stack[-1]() is None: stack.pop()
-    return stack[-1]() if stack else None
-
 # %% ../nbs/00_variable.ipynb #5a7e0c21
-def _reduce(v):
-    "(constructor, its arguments, state) for pickle and deepcopy; ancestors first, so nothing recurses deeply."
-    state = (v.value, v._parents, v._partials, v.name, v.op, v.grad)
-    if not v._parents: return (_empty_variable, (), state)          # a leaf
-    save = _current_save()
-    if save is not None and save.position.get(id(v), -1) > save.reached:
-        save.reached = save.position[id(v)]    # listed and reached in order: its inputs are saved already
-        return (_empty_variable, (), state)
-    from scratchgrad.backprop import topo_ordered_nodes   # imported on use, like backward()
-    save = _Save(topo_ordered_nodes(v)[:-1])   # every input before its results; v itself is last
-    _saving.stack.append(weakref.ref(save))
-    return (_empty_variable, (save.ancestors, save), state)
-
-def _empty_variable(ancestors=(), save=None):
-    "A blank Variable for __setstate__ to fill; the arguments were only passed so that they are restored first."
-    return _new(Variable)
-
-def _finished():
-    "What a `_Save` is restored as: nothing."
-    return None
-
 def _shallow_copy(v):
     "copy.copy(v): a new node with the same value, inputs, partials, name, op and grad."
     twin = _node(v.value, v._parents, v._partials, v.op)

@@ -190,7 +190,7 @@ def test_softplus_wrong_attempts_are_wrong_and_named(ch02, attempt):
 @pytest.fixture(scope="module")
 def ch03():
     return namespace("03_mlp", "X, y = make_moons(", "def set_all_weights(", "def check_symmetry(",
-                     "def set_all_weights_answer(", extra="from scratchgrad.mlp import MLP, fit")
+                     "def set_all_weights_answer(", extra="from scratchgrad.mlp import ScalarMLP, fit_scalar")
 
 
 def test_set_all_weights_stub_is_not_written_yet(ch03):

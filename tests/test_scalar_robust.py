@@ -1,10 +1,12 @@
-"""Bad input and deep graphs for the scalar engine: huge ints, pickling and deep-copying deep graphs, MLP and fit
+"""Bad input and deep graphs for the scalar engine: huge ints, pickling and deep-copying deep graphs, ScalarMLP and fit_scalar
 arguments, draw_graph's Tensor protocol and `expand`, and the readability of the drawings stored in notebooks 00-03."""
 import copy
 import json
 import math
 import pickle
 import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 
 from scratchgrad.backprop import get_gradient
 from scratchgrad.graph import draw_graph, node_label
-from scratchgrad.mlp import MLP, fit
+from scratchgrad.mlp import ScalarMLP, fit_scalar
 from scratchgrad.variable import Variable, var_dot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,13 +94,13 @@ def test_pickling_in_threads():
 
 
 def test_trained_mlp_pickles():
-    model = MLP(2, [4, 1], seed=0)
-    fit(model, [[0.1, 0.2], [0.3, -0.4]] * 4, [0, 1] * 4, epochs=2, batch_size=4, progress=False)
+    model = ScalarMLP(2, [4, 1], seed=0)
+    fit_scalar(model, [[0.1, 0.2], [0.3, -0.4]] * 4, [0, 1] * 4, epochs=2, batch_size=4, progress=False)
     model2 = pickle.loads(pickle.dumps(model))
     assert model2([0.3, 0.1])[0].value == model([0.3, 0.1])[0].value
 
 
-# ---- MLP and fit arguments ---------------------------------------------------------------------------------------------
+# ---- ScalarMLP and fit_scalar arguments ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("args, message", [
     ((0, [3, 1]), "n_inputs must be a whole number >= 1"),
     ((-2, [3, 1]), "n_inputs must be a whole number >= 1"),
@@ -109,11 +111,11 @@ def test_trained_mlp_pickles():
 ])
 def test_mlp_refuses_sizes_that_build_no_network(args, message):
     with pytest.raises(ValueError, match=message):
-        MLP(*args)
+        ScalarMLP(*args)
 
 
 def test_mlp_accepts_numpy_integer_sizes():
-    assert len(MLP(np.int64(2), [np.int64(3), 1]).parameters()) == 3 * 3 + 4
+    assert len(ScalarMLP(np.int64(2), [np.int64(3), 1]).parameters()) == 3 * 3 + 4
 
 
 X, Y = [[0.1, 0.2], [0.3, -0.4]] * 4, [0, 1] * 4
@@ -133,25 +135,25 @@ X, Y = [[0.1, 0.2], [0.3, -0.4]] * 4, [0, 1] * 4
     (dict(epochs=-1), ValueError, "epochs must be a whole number >= 0"),
 ])
 def test_fit_refuses_arguments_that_cannot_train(kwargs, error, message):
-    model = MLP(2, [2, 1], seed=0)
+    model = ScalarMLP(2, [2, 1], seed=0)
     before = [p.value for p in model.parameters()]
     with pytest.raises(error, match=re.escape(message)):
-        fit(model, X, Y, progress=False, **kwargs)
+        fit_scalar(model, X, Y, progress=False, **kwargs)
     assert [p.value for p in model.parameters()] == before      # refused before any step
 
 
 def test_fit_refuses_empty_and_mismatched_data():
-    model = MLP(2, [2, 1], seed=0)
+    model = ScalarMLP(2, [2, 1], seed=0)
     with pytest.raises(ValueError, match="no training examples"):
-        fit(model, [], [], progress=False)
+        fit_scalar(model, [], [], progress=False)
     with pytest.raises(ValueError, match="3 examples but 2 labels"):
-        fit(model, X[:3], Y[:2], progress=False)
+        fit_scalar(model, X[:3], Y[:2], progress=False)
 
 
 def test_fit_accepts_zero_final_rate_and_zero_epochs():
-    model = MLP(2, [2, 1], seed=0)
-    assert fit(model, X, Y, epochs=0, progress=False) == []
-    assert len(fit(model, X, Y, epochs=1, batch_size=4, lr=0.1, lr_end=0.0, progress=False)) == 2
+    model = ScalarMLP(2, [2, 1], seed=0)
+    assert fit_scalar(model, X, Y, epochs=0, progress=False) == []
+    assert len(fit_scalar(model, X, Y, epochs=1, batch_size=4, lr=0.1, lr_end=0.0, progress=False)) == 2
 
 
 # ---- draw_graph: the Tensor protocol (a stand-in object), and expand ---------------------------------------------------
@@ -279,6 +281,50 @@ def test_pickling_is_reentrant():
     pickle.dumps([y, b])                                     # and nothing is left over
 
 
+# ---- backward(), zero_grad() and pickling come from chapter 02, whatever module is imported --------------------------
+def run_fresh(code):
+    "Run `code` in a fresh interpreter (the package from this checkout); return its stdout."
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_importing_only_the_variable_module_gives_backward_and_deep_pickling():
+    out = run_fresh(
+        "import copy, pickle\n"
+        "from scratchgrad.variable import Variable\n"
+        "a, b = Variable(3.0), Variable(4.0)\n"
+        "f = (a + b) * (a * b)\n"
+        "f.backward()\n"
+        "assert (a.grad, b.grad, f.grad) == (40.0, 33.0, 1.0)\n"
+        "f.zero_grad()\n"
+        "assert a.grad is None and f.grad is None\n"
+        "y = a\n"
+        "for _ in range(20_000): y = y + a\n"
+        "for y2 in (pickle.loads(pickle.dumps(y)), copy.deepcopy(y)): assert y2.value == y.value\n"
+        "print(Variable.backward.__module__, Variable.__reduce__.__module__)")
+    assert out == "scratchgrad.backprop scratchgrad.backprop"
+
+
+def test_chapter_00_defines_no_method_that_needs_chapter_02():
+    "The class body of chapter 00 knows no reverse pass and no graph walk: chapter 02 attaches them."
+    source = (ROOT / "scratchgrad" / "variable.py").read_text(encoding="utf-8")
+    for name in ("def backward", "def zero_grad", "__reduce__", "__setstate__", "topo_ordered_nodes", "backprop"):
+        assert name not in source, f"scratchgrad/variable.py mentions {name!r}: that belongs to chapter 02"
+
+
+def test_chapter_02_attaches_the_methods_and_says_why():
+    nb = json.loads((ROOT / "nbs" / "02_backprop.ipynb").read_text(encoding="utf-8"))
+    cells = [(c["cell_type"], "".join(c["source"])) for c in nb["cells"]]
+    code = "\n".join(src for kind, src in cells if kind == "code")
+    prose = "\n".join(src for kind, src in cells if kind == "markdown")
+    for line in ("Variable.backward = backward", "Variable.zero_grad = zero_grad", "Variable.__reduce__ = "):
+        assert line in code
+    assert "chapter 0 comes first and cannot use a reverse pass" in prose
+    heading = lambda text: next(i for i, (kind, src) in enumerate(cells) if kind == "markdown" and text in src)
+    assert heading("## Graphs are freed") < heading("## Copying and pickling deep graphs") < heading("## Summary")
+
+
 # ---- numbers in the prose of notebooks 00-03 come from the page: no quoted timings or sizes ----------------------------
 MEASURED = re.compile(r"(\d[\d,.]*)\s*(seconds?|ms|µs|KB|MB|GB|minutes?|hours?|%)(?![\w])")
 
@@ -308,7 +354,7 @@ def test_chapter_00_backpropagates_before_its_hardening_part():
     heading = lambda text: next(i for i, (kind, src) in enumerate(cells) if kind == "markdown" and text in src)
     first_backward = next(i for i, (kind, src) in enumerate(cells) if kind == "code" and "plain_backward(pf)" in src)
     hardening = heading("## Hardening")
-    assert first_backward < 25 < hardening < heading("### Copying and pickling") < heading("## Summary")
+    assert first_backward < 25 < hardening < heading("### Copying a node") < heading("## Summary")
     for i, (kind, src) in enumerate(cells[:hardening]):   # no edge-case tests before the hardening part
         if kind != "code" or src.startswith("#| export"): continue
         for edge in ("Variable(math.nan)", "math.inf", "pickle.", "OverflowError", "division by zero", "expected a real number"):

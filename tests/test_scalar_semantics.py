@@ -10,7 +10,7 @@ import pytest
 
 from scratchgrad.backprop import backward, check_gradient, get_gradient, topo_ordered_nodes, zero_grad
 from scratchgrad.graph import draw_graph
-from scratchgrad.mlp import MLP, binary_crossentropy, fit
+from scratchgrad.mlp import ScalarMLP, binary_cross_entropy, fit_scalar
 from scratchgrad.variable import Variable, var_dot, var_sum
 
 
@@ -153,11 +153,43 @@ def test_sigmoid_is_accurate_for_large_negative_inputs():
     assert Variable(-700.0).sigmoid().value == pytest.approx(math.exp(-700.0), rel=1e-12)
 
 
-def test_binary_crossentropy_on_saturated_sigmoid_stays_finite():
-    loss = binary_crossentropy(0, Variable(1000.0).sigmoid())
+def test_binary_cross_entropy_on_saturated_sigmoid_stays_finite():
+    loss = binary_cross_entropy(Variable(1000.0).sigmoid(), 0)
     assert loss.value == pytest.approx(1000.0)
     z = loss.parents[0]
     assert get_gradient(loss)[z] == pytest.approx(1.0)
+
+
+# ---- one name, one meaning: the scalar half's names differ from the Tensor half's ------------------------------------
+def test_binary_cross_entropy_takes_pred_then_target_as_in_pytorch():
+    p = Variable(0.8)
+    assert binary_cross_entropy(p, 1).value == pytest.approx(-math.log(0.8), rel=1e-12)
+    assert binary_cross_entropy(p, 0).value == pytest.approx(-math.log(0.2), rel=1e-12)
+    check_gradient(lambda q: binary_cross_entropy(q, 1), [0.3])
+    with pytest.raises(TypeError, match=r"binary_cross_entropy\(pred, target\), as in PyTorch"):
+        binary_cross_entropy(1, p)                                   # the old order, label first
+    with pytest.raises(TypeError, match=r"target must be a label .* got a computed Variable \(op 'sigmoid'\)"):
+        binary_cross_entropy(Variable(1.0), Variable(0.3).sigmoid())   # both Variables, swapped: refused too
+
+
+def test_fit_scalar_calls_its_loss_with_pred_then_target():
+    calls = []
+    def loss_fn(pred, target):
+        calls.append((type(pred).__name__, target))
+        return binary_cross_entropy(pred, target)
+    fit_scalar(ScalarMLP(2, [2, 1], seed=0), [[0.1, 0.2], [0.3, -0.4]], [0, 1], epochs=1, batch_size=2,
+               loss_fn=loss_fn, progress=False)
+    assert sorted(calls) == [("Variable", 0), ("Variable", 1)]
+
+
+def test_the_old_scalar_names_are_gone():
+    "No aliases: a name means one thing (scratchgrad.nn.MLP, scratchgrad.train.fit and .accuracy are the Tensor ones)."
+    import scratchgrad.mlp, scratchgrad.variable
+    for old in ("MLP", "fit", "accuracy", "binary_crossentropy"):
+        assert not hasattr(scratchgrad.mlp, old), f"scratchgrad.mlp.{old} still exists"
+    for old in ("_lift", "_reduce"):
+        assert not hasattr(scratchgrad.variable, old), f"scratchgrad.variable.{old} still exists"
+    assert repr(ScalarMLP(2, [3, 1])) == "ScalarMLP(2, [3, 1], output_activation='sigmoid')"
 
 
 # ---- depth and memory --------------------------------------------------------------------------------------------------
@@ -177,11 +209,11 @@ def test_deep_chain_no_recursion_and_freed_by_refcount():
 
 
 def test_training_step_creates_no_cycles():
-    model = MLP(2, [4, 1], seed=0)
+    model = ScalarMLP(2, [4, 1], seed=0)
     gc.collect()
     gc.disable()
     try:
-        fit(model, [[0.1, 0.2], [0.3, -0.4]] * 4, [0, 1] * 4, epochs=2, batch_size=4, progress=False)
+        fit_scalar(model, [[0.1, 0.2], [0.3, -0.4]] * 4, [0, 1] * 4, epochs=2, batch_size=4, progress=False)
         assert gc.collect() == 0      # nothing for the cyclic collector to find
     finally:
         gc.enable()
