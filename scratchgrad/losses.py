@@ -4,9 +4,8 @@
 
 # %% ../nbs/05c_losses.ipynb #7c015cce
 from __future__ import annotations
-import numpy as np
 from .tensor import Tensor, astype, cross_entropy, binary_cross_entropy_with_logits, softplus
-from .tensor import _as_tensor, _labels, _reduce, _match_target
+from .tensor import _as_tensor, _reduce, _match_target
 _all_ = ['cross_entropy', 'binary_cross_entropy_with_logits', 'softplus']
 
 # %% auto #0

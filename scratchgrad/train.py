@@ -7,10 +7,9 @@ from __future__ import annotations
 import math, sys
 import numpy as np
 from tqdm import tqdm
-from .tensor import Tensor, no_grad
-from .data import DataLoader, Split, check_lengths
+from .tensor import Tensor, no_grad, _labels
+from .data import DataLoader, check_lengths
 from .nn import Module, _check_size
-from .losses import _labels
 from .optim import Optimizer
 
 # %% auto #0
