@@ -247,6 +247,13 @@ def test_loading_mnist_imports_numpy_only():
     assert modules_loaded_by('scratchgrad.data') == {'scratchgrad.data'}
 
 
+def test_writing_idx_loads_neither_nn_nor_checkpoint():
+    "`scratchgrad.idx` (05z) writes atomically through `scratchgrad.files` (05): no model, optimizer or checkpoint code."
+    loaded = modules_loaded_by('scratchgrad.idx')
+    assert not loaded & {'scratchgrad.nn', 'scratchgrad.checkpoint'}, sorted(loaded)
+    assert loaded == {'scratchgrad.idx', 'scratchgrad.data', 'scratchgrad.files'}
+
+
 def test_the_appendix_reexports_the_reader_of_chapter_05a():
     assert scratchgrad.idx.read_idx is scratchgrad.data.read_idx and scratchgrad.idx.parse_idx is scratchgrad.data.parse_idx
     assert {'read_idx', 'parse_idx', 'write_idx'} <= set(scratchgrad.idx.__all__)
