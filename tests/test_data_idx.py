@@ -190,10 +190,10 @@ def test_load_mnist_checks_image_dtype(tmp_path, images):
 
 
 def test_write_idx_is_atomic(tmp_path, monkeypatch):
-    import scratchgrad.checkpoint as checkpoint
+    import scratchgrad.files as files
     p = write_idx(tmp_path / 'a-idx1-ubyte', np.arange(3, dtype=np.uint8))
     def boom(src, dst): raise KeyboardInterrupt
-    monkeypatch.setattr(checkpoint.os, 'replace', boom)
+    monkeypatch.setattr(files.os, 'replace', boom)
     with pytest.raises(KeyboardInterrupt):
         write_idx(p, np.arange(5, dtype=np.uint8))
     np.testing.assert_array_equal(read_idx(p), np.arange(3))
