@@ -4,15 +4,16 @@
 
 # %% ../nbs/05f_checkpoint.ipynb #1d4016e9
 from __future__ import annotations
-import errno, os, uuid, zipfile, zlib
-from collections.abc import Callable
+import zipfile, zlib
 from pathlib import Path
 import numpy as np
 from .nn import Module
 from .optim import _why_read_only
+from .files import _file_path, write_atomically
+_all_ = ['write_atomically']   # built in chapter 05 (files); `from scratchgrad.checkpoint import *` still gives it
 
 # %% auto #0
-__all__ = ['state_dict', 'load_state_dict', 'write_atomically', 'save', 'load']
+__all__ = ['state_dict', 'load_state_dict', 'save', 'load', 'write_atomically']
 
 # %% ../nbs/05f_checkpoint.ipynb #b727cd7d
 def state_dict(model: Module) -> dict:
@@ -79,50 +80,6 @@ def load_state_dict(model: Module, state: dict) -> Module:
 Module.state_dict = state_dict
 Module.load_state_dict = load_state_dict
 
-# %% ../nbs/05f_checkpoint.ipynb #440e11c0
-def _fsync_dir(folder: Path):
-    "Flush a folder's entries (a rename) to disk where the OS allows it (POSIX; a no-op on Windows)."
-    if not hasattr(os, 'O_DIRECTORY'): return
-    try: fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError: return          # a folder we may not open (permissions): the file itself is on the disk
-    try: os.fsync(fd)
-    except OSError as e:
-        if e.errno != errno.EINVAL: raise   # EINVAL: this file system cannot fsync a folder
-    finally: os.close(fd)
-
-def _file_path(op: str, path, example: str = 'model.npz') -> Path:
-    "`path` as a Path, refusing a folder: an existing directory, or a name that ends with a separator."
-    raw = os.fspath(path)
-    if raw.endswith(tuple(s for s in (os.sep, os.altsep) if s)) or Path(raw).is_dir():
-        raise IsADirectoryError(f"{op}: {raw} is a folder, not a file; give a file name, e.g. {Path(raw) / example}")
-    return Path(raw)
-
-def _check_folder(op: str, folder: Path):
-    "Refuse, naming it, a folder to write into that does not exist (or is a file)."
-    if not folder.exists():
-        raise FileNotFoundError(f"{op}: the folder {folder} does not exist; create it first with "
-                                f"Path({str(folder)!r}).mkdir(parents=True, exist_ok=True), or write somewhere else")
-    if not folder.is_dir(): raise NotADirectoryError(f"{op}: {folder} is not a folder (it is a file); choose another path")
-
-def write_atomically(path: str | Path,            # the file to (re)write
-                     write: Callable,             # write(f) writes the content to the open binary file f
-                     op: str = 'write_atomically' # the operation named in errors (save, write_idx, ...)
-                    ) -> Path:
-    "Call `write(f)` on a new temporary file beside `path`, fsync it, then rename it over `path` in one step."
-    path = _file_path(op, path)
-    _check_folder(op, path.parent)
-    tmp = path.with_name(f'.{path.name}.{uuid.uuid4().hex[:8]}.tmp')
-    try:
-        with open(tmp, 'xb') as f:
-            write(f)
-            f.flush(); os.fsync(f.fileno())    # the bytes are on the disk before the name points to them
-        os.replace(tmp, path)       # atomic: readers see the old file or the new one, never a mixture
-    except BaseException:           # an error or an interrupt (Ctrl-C): the old file is untouched
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)         # and the rename itself is on the disk
-    return path
-
 # %% ../nbs/05f_checkpoint.ipynb #f8583bea
 def _write_npz(f, state: dict):
     "Write the arrays of `state` to the open binary file `f` as an .npz archive."
@@ -130,8 +87,8 @@ def _write_npz(f, state: dict):
 
 def save(model: Module, path: str | Path) -> Path:
     "Write every Tensor of `model` (frozen ones too) to the .npz file `path` atomically; adds the suffix if missing."
-    path = _file_path('save', path)
-    if path.suffix != '.npz': path = _file_path('save', path.with_name(path.name + '.npz'))
+    path = _file_path('save', path, example='model.npz')
+    if path.suffix != '.npz': path = _file_path('save', path.with_name(path.name + '.npz'), example='model.npz')
     state = state_dict(model)
     return write_atomically(path, lambda f: _write_npz(f, state), op='save')
 
@@ -180,7 +137,7 @@ def _open_archive(path) -> zipfile.ZipFile:
 
 def load(model: Module, path: str | Path) -> Module:
     "Read parameters saved by `save` into `model`, all or nothing: names, then headers, then only the data it needs."
-    path = _file_path('load', path)
+    path = _file_path('load', path, example='model.npz')
     if not path.is_file(): raise FileNotFoundError(f"load: no such file: {path}")
     targets = dict(model.named_tensors(remove_duplicate=False))
     with _open_archive(path) as zf:

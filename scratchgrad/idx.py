@@ -8,7 +8,7 @@ import gzip, struct
 from pathlib import Path
 import numpy as np
 from .data import _IDX_TYPES, parse_idx, read_idx
-from .checkpoint import write_atomically
+from .files import write_atomically
 _all_ = ['parse_idx', 'read_idx']   # the reader lives in chapter 05a (data); `from scratchgrad.idx import *` still gives it
 
 # %% auto #0

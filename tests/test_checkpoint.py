@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 
 import scratchgrad.checkpoint as checkpoint
+import scratchgrad.files as files
 from scratchgrad.tensor import Tensor
 from scratchgrad.nn import MLP
-from scratchgrad.checkpoint import load, load_state_dict, save, state_dict, write_atomically
+from scratchgrad.checkpoint import load, load_state_dict, save, state_dict
+from scratchgrad.files import write_atomically
 
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
@@ -106,15 +108,20 @@ def test_write_atomically_replaces_in_one_step(tmp_path, monkeypatch):
     target = tmp_path / 'f.bin'
     target.write_bytes(b'old')
     calls = []
-    real_replace = checkpoint.os.replace
+    real_replace = files.os.replace
     def spy(src, dst):
         calls.append((src, dst)); assert target.read_bytes() == b'old'    # the old file stays until the rename
         real_replace(src, dst)
-    monkeypatch.setattr(checkpoint.os, 'replace', spy)
+    monkeypatch.setattr(files.os, 'replace', spy)
     write_atomically(target, lambda f: f.write(b'new content'))
     assert target.read_bytes() == b'new content' and len(calls) == 1
     src, dst = calls[0]
     assert src.parent == dst.parent == tmp_path and src.name.startswith('.f.bin.') and not src.exists()
+
+
+def test_write_atomically_is_still_found_in_checkpoint():
+    "It moved to chapter 05 (files); the name under checkpoint, and in its star-import, keeps working."
+    assert checkpoint.write_atomically is write_atomically and 'write_atomically' in checkpoint.__all__
 
 
 def test_save_adds_suffix_and_overwrites(tmp_path):
@@ -258,8 +265,8 @@ def test_write_atomically_fsyncs_the_file_before_the_rename_and_the_folder_after
     def fsync(fd):
         events.append('fsync folder' if stat.S_ISDIR(os.fstat(fd).st_mode) else 'fsync file'); real_fsync(fd)
     def replace(src, dst): events.append('replace'); real_replace(src, dst)
-    monkeypatch.setattr(checkpoint.os, 'fsync', fsync)
-    monkeypatch.setattr(checkpoint.os, 'replace', replace)
+    monkeypatch.setattr(files.os, 'fsync', fsync)
+    monkeypatch.setattr(files.os, 'replace', replace)
     save(MLP(2, [2]), tmp_path / 'm.npz')
     assert events == ['fsync file', 'replace', 'fsync folder']
 
@@ -271,14 +278,14 @@ def test_a_folder_that_cannot_be_opened_or_fsynced_does_not_fail_a_finished_save
     def no_folder_open(p, flags, *a):
         if flags & os.O_DIRECTORY: raise PermissionError(13, 'Permission denied')
         return real_open(p, flags, *a)
-    monkeypatch.setattr(checkpoint.os, 'open', no_folder_open)
+    monkeypatch.setattr(files.os, 'open', no_folder_open)
     p = save(MLP(2, [2], generator=1), tmp_path / 'a.npz')
-    monkeypatch.setattr(checkpoint.os, 'open', real_open)
+    monkeypatch.setattr(files.os, 'open', real_open)
     def einval_for_folders(fd):
         import stat
         if stat.S_ISDIR(os.fstat(fd).st_mode): raise OSError(errno.EINVAL, 'Invalid argument')
         real_fsync(fd)
-    monkeypatch.setattr(checkpoint.os, 'fsync', einval_for_folders)
+    monkeypatch.setattr(files.os, 'fsync', einval_for_folders)
     q = save(MLP(2, [2], generator=2), tmp_path / 'b.npz')
     for path, seed in [(p, 1), (q, 2)]:
         np.testing.assert_array_equal(state_dict(load(MLP(2, [2], generator=9), path))['0.weight'],

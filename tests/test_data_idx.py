@@ -190,10 +190,10 @@ def test_load_mnist_checks_image_dtype(tmp_path, images):
 
 
 def test_write_idx_is_atomic(tmp_path, monkeypatch):
-    import scratchgrad.checkpoint as checkpoint
+    import scratchgrad.files as files
     p = write_idx(tmp_path / 'a-idx1-ubyte', np.arange(3, dtype=np.uint8))
     def boom(src, dst): raise KeyboardInterrupt
-    monkeypatch.setattr(checkpoint.os, 'replace', boom)
+    monkeypatch.setattr(files.os, 'replace', boom)
     with pytest.raises(KeyboardInterrupt):
         write_idx(p, np.arange(5, dtype=np.uint8))
     np.testing.assert_array_equal(read_idx(p), np.arange(3))
@@ -245,6 +245,13 @@ def modules_loaded_by(module: str) -> set:
 def test_loading_mnist_imports_numpy_only():
     "`scratchgrad.data` (05a) reads MNIST itself: it must not load nn, optim, checkpoint, the engine or a later chapter."
     assert modules_loaded_by('scratchgrad.data') == {'scratchgrad.data'}
+
+
+def test_writing_idx_loads_neither_nn_nor_checkpoint():
+    "`scratchgrad.idx` (05z) writes atomically through `scratchgrad.files` (05): no model, optimizer or checkpoint code."
+    loaded = modules_loaded_by('scratchgrad.idx')
+    assert not loaded & {'scratchgrad.nn', 'scratchgrad.checkpoint'}, sorted(loaded)
+    assert loaded == {'scratchgrad.idx', 'scratchgrad.data', 'scratchgrad.files'}
 
 
 def test_the_appendix_reexports_the_reader_of_chapter_05a():
