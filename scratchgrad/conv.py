@@ -190,7 +190,7 @@ def _avg_pool2d_vjp(g, out, x, kernel_size=2, stride=None):
     gx = conv2d_input_grad(reshape(g, (N * C, 1, Ho, Wo)), w, stride=stride, size=(H, W))
     return (reshape(gx, x.shape),)
 
-defprim('avg_pool2d', _avg_pool2d_fwd, _avg_pool2d_vjp)
+_avg_pool2d = defprim('avg_pool2d', _avg_pool2d_fwd, _avg_pool2d_vjp)   # (avg_pool2d, above, applies it by name)
 
 # %% ../nbs/05g_conv.ipynb #c3208f93
 class Conv2d(Module):
