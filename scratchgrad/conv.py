@@ -18,6 +18,7 @@ __all__ = ['conv2d_input_grad', 'conv2d_weight_grad', 'conv2d', 'max_pool2d', 'a
 # %% ../nbs/05g_conv.ipynb #0d8f9752
 def _pair(name: str, v, low: int = 1, op: str = '') -> tuple:
     "`v` (an int or a pair of ints, each >= `low`) as a pair (height, width), or a ValueError (prefixed by `op`)."
+    if type(v) is tuple and len(v) == 2 and type(v[0]) is type(v[1]) is int and v[0] >= low and v[1] >= low: return v
     pair = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
     if len(pair) != 2 or not all(isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)) and n >= low
                                  for n in pair):
