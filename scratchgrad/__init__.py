@@ -21,6 +21,7 @@ from . import nn, losses, optim, data
 from .train import fit, evaluate, History
 from .checkpoint import save, load, state_dict, load_state_dict
 from .graph import draw_graph
+from . import conv   # chapter 05g: conv2d and pooling in the table; nn.Conv2d, nn.MaxPool2d, nn.Flatten
 _all_ = ['Tensor', 'no_grad', 'enable_grad', 'grad', 'value_and_grad', 'jacobian', 'hessian', 'hvp', 'jvp',
          'nn', 'losses', 'optim', 'data', 'fit', 'evaluate', 'History', 'save', 'load', 'state_dict', 'load_state_dict',
          'draw_graph']

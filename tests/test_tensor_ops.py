@@ -7,6 +7,7 @@ import pytest
 from fastcore.test import test_fail as expect_fail
 
 import scratchgrad.tensor as T
+from scratchgrad import conv as CV   # chapter 05g's primitives are in the table too
 from scratchgrad.tensor import (PRIMITIVES, Tensor, apply, broadcast_to, concatenate, cross_entropy, detect_anomaly,
                                 gradients, gradcheck, identity, log_softmax, logsumexp, maximum, minimum, no_grad, softmax,
                                 stack, unbroadcast, where)
@@ -53,6 +54,11 @@ CASES = {
     'cross_entropy': [(lambda z: cross_entropy(z, LABELS), r(4, 3)), (lambda z: cross_entropy(z * z, LABELS, reduction='none') * cross_entropy(z, LABELS), r(4, 3))],
     'softplus': [(lambda a: T.softplus(a) * T.log_sigmoid(a), r(5) * 3), (lambda z: T.binary_cross_entropy_with_logits(z, np.array([[0.0], [1.0], [0.3]])), r(3, 1))],
     'astype': [(lambda a: T.astype(a * a, np.float32).sum() * a, r(3))],
+    'conv2d': [(lambda x, w: CV.conv2d(x, w, stride=2, padding=1) ** 2, r(1, 2, 5, 5), r(2, 2, 3, 3))],
+    'conv2d_input_grad': [(lambda g, w: CV.conv2d_input_grad(g * g, w, stride=2, padding=1, size=(5, 5)), r(2, 3, 3, 3), r(3, 2, 2, 2))],
+    'conv2d_weight_grad': [(lambda x, g: CV.conv2d_weight_grad(x * x, g, stride=2, kernel=(3, 3)), r(2, 2, 7, 8), r(2, 3, 3, 3))],
+    'max_pool2d': [(lambda x: CV.max_pool2d(x * x, 2) ** 2, r(2, 2, 5, 5))],
+    'avg_pool2d': [(lambda x: CV.avg_pool2d(x, 3, stride=2) ** 2, r(1, 2, 6, 6))],
 }
 
 for _f, *_ in CASES['astype']: _f.loose = True
