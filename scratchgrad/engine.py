@@ -4,7 +4,7 @@
 
 # %% ../nbs/04a_engine.ipynb #56283e8c
 from __future__ import annotations
-import ast, dis, functools, inspect, linecache, math, textwrap, threading, warnings
+import ast, dis, functools, inspect, linecache, math, sys, textwrap, threading, warnings
 from types import MappingProxyType
 from typing import Callable
 import numpy as np
@@ -188,9 +188,9 @@ def is_grad_enabled() -> bool:
 # %% ../nbs/04a_engine.ipynb #2973f5ce
 class Primitive:
     "An operation the engine can differentiate: `forward` on numpy arrays, `vjp` in Tensor operations."
-    __slots__ = ('name', 'forward', 'vjp', 'plain_vjp', 'reads_inputs')
-    def __init__(self, name: str, forward, vjp, reads_inputs: bool = True):
-        self.name, self.forward, self.reads_inputs = name, forward, reads_inputs
+    __slots__ = ('name', 'forward', 'vjp', 'plain_vjp', 'reads_inputs', 'module')
+    def __init__(self, name: str, forward, vjp, reads_inputs: bool = True, module: str = '?'):
+        self.name, self.forward, self.reads_inputs, self.module = name, forward, reads_inputs, module   # module: who registered it
         self.vjp = self.plain_vjp = vjp     # `vjp` runs; chapter 04c may install a faster one, `plain_vjp` stays
     def __repr__(self): return f"Primitive('{self.name}')"
 
@@ -204,10 +204,12 @@ def defprim(name: str,   # the key in PRIMITIVES, and the `op` label of the node
             doc: str | None = None     # the docstring of the function returned
            ) -> Callable:
     "Register a primitive in `PRIMITIVES` (refusing to overwrite a different one); return the function that applies it."
-    old, prim = PRIMITIVES.get(name), Primitive(name, forward, vjp, reads_inputs)
+    old = PRIMITIVES.get(name)
+    prim = Primitive(name, forward, vjp, reads_inputs, sys._getframe(1).f_globals.get('__name__', '?'))
     if old is not None:
         if _definition(old.forward) != _definition(forward):
-            raise ValueError(f"defprim: a different primitive named '{name}' already exists; choose another name")
+            raise ValueError(f"defprim: a different primitive named '{name}' already exists (registered by "
+                             f"{old.module}); choose another name")
         if old.vjp is not old.plain_vjp: prim.vjp = old.vjp   # the same one again: keep a faster VJP (04c) installed
     PRIMITIVES[name] = prim
     fn = _applier(name, vjp, doc)
