@@ -226,6 +226,13 @@ MUTANTS = [
     M('dtype_of_unused_argument', 'autograd', "return _like_arg(np.zeros(_shape(arg)) if g is None else _leave(g, level), arg)",
       "return np.zeros(_shape(arg)) if g is None else _like_arg(_leave(g, level), arg)",
       "grad with respect to an unused float32 argument returns float64 zeros"),
+    # one registration per primitive (issue 20): defprim's method, snp's lookup by name, snp's numpy twins
+    M('defprim_makes_no_method', 'engine', "if method: setattr(Tensor, name, fn)", "pass",
+      "defprim(..., method=True) makes no Tensor method"),
+    M('snp_misses_new_primitives', 'numpy', "if name in PRIMITIVES: return primitive(name)", "pass",
+      "a primitive added with defprim is not reachable as snp.<name>"),
+    M('snp_twin_wrong_primitive', 'numpy', "subtract = _numpy_twin('subtract', 'sub', 2,", "subtract = _numpy_twin('subtract', 'add', 2,",
+      "snp.subtract runs the primitive add"),
     M('hvp_ignores_v', 'autograd', "snp.sum(snp.multiply(grad_f(*a, **kwargs), v))", "snp.sum(grad_f(*a, **kwargs))",
       "hvp returns H @ ones instead of H @ v"),
 ]
@@ -235,11 +242,12 @@ assert len({m.name for m in MUTANTS}) == len(MUTANTS), 'two mutants share a name
 _ENGINE = ['tensor_engine', 'tensor_ops', 'tensor_safety', 'tensor_hypothesis', 'tensor_memory', 'threads', 'fast_paths',
            'autograd_api', 'autograd_numpy']
 TESTS = {   # module -> the test files (tests/test_<name>.py) that concern it
-    'engine': _ENGINE + ['engine_edges'], 'tensor': _ENGINE + ['nn_losses', 'engine_edges'],
+    'engine': _ENGINE + ['engine_edges', 'one_registration'], 'tensor': _ENGINE + ['nn_losses', 'engine_edges'],
     'fast': _ENGINE + ['nn_losses'],
     'backprop': ['scalar_grad', 'scalar_semantics'], 'variable': ['scalar_grad', 'scalar_semantics'],
     'files': ['checkpoint', 'data_idx'], 'checkpoint': ['checkpoint', 'module_state'], 'nn': ['nn_module', 'checkpoint', 'nn_optim', 'module_state'],
     'autograd': ['autograd_api', 'autograd_numpy', 'functional_edges'],
+    'numpy': ['autograd_numpy', 'functional_edges', 'one_registration'],
 }
 EXTRA = 'tests/test_core_mutants.py'   # tests written to kill mutants: run for every module
 
