@@ -119,6 +119,8 @@ def main(argv=None):
     ap.add_argument('--blocks', type=int, default=60, help='timed blocks per engine and size')
     ap.add_argument('--block', type=int, default=10, help='forward+backward passes per timed block')
     args = ap.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)          # one BLAS thread even if numpy was imported before the variables above were set
     engines = engines_available()
     all_agree, ratios = True, {}
     print(f"conv2d forward + backward (dL/dx and dL/dw), float32, one thread; {args.blocks} blocks of {args.block}")

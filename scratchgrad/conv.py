@@ -56,13 +56,15 @@ def _windows(x: np.ndarray, kernel: tuple, stride: tuple) -> np.ndarray:
     return sliding_window_view(x, kernel, axis=(2, 3))[:, :, ::stride[0], ::stride[1]]
 
 def _columns(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
-    "im2col: the windows of the padded `x` as a matrix (C*kh*kw, N*H'*W'), one column per output pixel (a copy)."
+    "im2col per image: the windows of the padded `x` as N matrices (C*kh*kw, H'*W'), one column per output pixel (a copy)."
     win = _windows(_pad(x, padding), kernel, stride)
     N, C, Ho, Wo, kh, kw = win.shape
-    return win.transpose(1, 4, 5, 0, 2, 3).reshape(C * kh * kw, N * Ho * Wo)
+    return win.transpose(0, 1, 4, 5, 2, 3).reshape(N, C * kh * kw, Ho * Wo)
 
 # %% ../nbs/05g_conv.ipynb #09dbad3c
-def _conv2d_fwd(x, w, stride=1, padding=0):
+_KEEP_COLUMNS_BYTES = 2 ** 20   # columns up to 1 MiB are kept for the backward pass; larger ones are rebuilt from x
+
+def _conv2d_fwd(x, w, stride=1, padding=0, saved=None):
     stride, padding = _pair('stride', stride), _pair('padding', padding, low=0)
     _check_4d('x', x.shape); _check_4d('w', w.shape)
     (N, C, H, W), (O, Cw, kh, kw) = x.shape, w.shape
@@ -70,13 +72,15 @@ def _conv2d_fwd(x, w, stride=1, padding=0):
         raise ValueError(f"x has C={C} channels but w expects {Cw} (w is (O, C, kh, kw) = {w.shape}); the second "
                          "axes of x and w must agree")
     Ho, Wo = _out_size((H, W), (kh, kw), stride, padding)
-    out = w.reshape(O, -1) @ _columns(x, (kh, kw), stride, padding)     # (O, N*H'*W'): one matrix product
-    return out.reshape(O, N, Ho, Wo).transpose(1, 0, 2, 3)
+    cols = _columns(x, (kh, kw), stride, padding)
+    if saved is not None and cols.nbytes <= _KEEP_COLUMNS_BYTES: saved['columns'] = (x, cols)   # for the weight's VJP
+    out = w.reshape(O, -1) @ cols                                        # (N, O, H'*W'): one product per image
+    return out.reshape(N, O, Ho, Wo)
 
 # %% ../nbs/05g_conv.ipynb #038d5fd0
 def _rows(g: np.ndarray) -> np.ndarray:
-    "The cotangent (N, O, H', W') as a matrix (O, N*H'*W'), its columns in the order of `_columns`."
-    return g.transpose(1, 0, 2, 3).reshape(g.shape[1], -1)
+    "The cotangent (N, O, H', W') as N matrices (O, H'*W'), their columns in the order of `_columns` (a view)."
+    return g.reshape(*g.shape[:2], -1)
 
 def _check_cotangent(g_shape, n: int, size, kernel, stride, padding):
     "Refuse a cotangent g that is not shaped like conv2d's output for these sizes (the VJPs' own primitives)."
@@ -84,12 +88,15 @@ def _check_cotangent(g_shape, n: int, size, kernel, stride, padding):
         raise ValueError(f"g {tuple(g_shape)} is not shaped like conv2d's output for {n} images of size {tuple(size)}, "
                          f"kernel {tuple(kernel)}, stride {stride} and padding {padding}")
 
-def _conv2d_weight_grad_fwd(x, g, stride=1, padding=0, kernel=(1, 1)):
+def _conv2d_weight_grad_fwd(x, g, stride=1, padding=0, kernel=(1, 1), saved=None):
     "w-bar[o,c,p,q] = sum over n, i, j of g[n,o,i,j] xpad[n,c,s*i+p,s*j+q]: the windows of x against g."
     stride, padding, kernel = _pair('stride', stride), _pair('padding', padding, 0), _pair('kernel', kernel)
     _check_4d('x', x.shape)
     _check_cotangent(g.shape, x.shape[0], x.shape[2:], kernel, stride, padding)
-    return (_rows(g) @ _columns(x, kernel, stride, padding).T).reshape(g.shape[1], x.shape[1], *kernel)
+    kept_x, cols = (saved or {}).get('columns', (None, None))
+    if kept_x is not x: cols = _columns(x, kernel, stride, padding)     # not the forward's input: build them
+    per_image = _rows(g) @ cols.transpose(0, 2, 1)                      # (N, O, C*kh*kw)
+    return np.add.reduce(per_image, axis=0).reshape(g.shape[1], x.shape[1], *kernel)
 
 def _conv2d_input_grad_fwd(g, w, stride=1, padding=0, size=(1, 1)):
     "x-bar: each output pixel's g times the kernel, added back onto the window it came from; then the padding cut off."
@@ -99,23 +106,24 @@ def _conv2d_input_grad_fwd(g, w, stride=1, padding=0, size=(1, 1)):
     _check_cotangent(g.shape, len(g), (H, W), (kh, kw), (sh, sw), (ph, pw))
     N, _, Ho, Wo = g.shape
     if g.shape[1] != O: raise ValueError(f"g has {g.shape[1]} channels but w has O={O} output channels")
-    share = (w.reshape(O, -1).T @ _rows(g)).reshape(C, kh, kw, N, Ho, Wo)    # each kernel entry's share, per window
-    dx = np.zeros((C, N, H + 2 * ph, W + 2 * pw), dtype=share.dtype)         # rows no window reaches stay 0: the tail
+    share = (w.reshape(O, -1).T @ _rows(g)).reshape(N, C, kh, kw, Ho, Wo)    # each kernel entry's share, per window
+    dx = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=share.dtype)         # rows no window reaches stay 0: the tail
     for p in range(kh):
         for q in range(kw):
-            dx[:, :, p:p + sh * (Ho - 1) + 1:sh, q:q + sw * (Wo - 1) + 1:sw] += share[:, p, q]
-    return dx[:, :, ph:ph + H, pw:pw + W].transpose(1, 0, 2, 3)
+            dx[:, :, p:p + sh * (Ho - 1) + 1:sh, q:q + sw * (Wo - 1) + 1:sw] += share[:, :, p, q]
+    return dx[:, :, ph:ph + H, pw:pw + W]
 
 # %% ../nbs/05g_conv.ipynb #7d95049c
-def _conv2d_vjp(g, out, x, w, stride=1, padding=0):
+def _conv2d_vjp(g, out, x, w, stride=1, padding=0, saved=None):
     return (conv2d_input_grad(g, w, stride=stride, padding=padding, size=x.shape[2:]) if x.requires_grad else None,
-            conv2d_weight_grad(x, g, stride=stride, padding=padding, kernel=w.shape[2:]) if w.requires_grad else None)
+            conv2d_weight_grad(x, g, stride=stride, padding=padding, kernel=w.shape[2:], saved=saved)
+            if w.requires_grad else None)
 
 def _input_grad_vjp(u, out, g, w, stride=1, padding=0, size=(1, 1)):    # out = A_w^T g: linear in g, and in w
     return (_conv2d(u, w, stride=stride, padding=padding) if g.requires_grad else None,
             conv2d_weight_grad(u, g, stride=stride, padding=padding, kernel=w.shape[2:]) if w.requires_grad else None)
 
-def _weight_grad_vjp(v, out, x, g, stride=1, padding=0, kernel=(1, 1)):   # linear in x, and in g
+def _weight_grad_vjp(v, out, x, g, stride=1, padding=0, kernel=(1, 1), saved=None):   # linear in x, and in g
     return (conv2d_input_grad(g, v, stride=stride, padding=padding, size=x.shape[2:]) if x.requires_grad else None,
             _conv2d(x, v, stride=stride, padding=padding) if g.requires_grad else None)
 
@@ -133,7 +141,8 @@ def conv2d(x,                # images (N, C, H, W)
            padding=0         # an int, or (ph, pw): zeros added on each side of the image first
           ) -> Tensor:
     "Cross-correlation as PyTorch's F.conv2d (same argument order): (N, C, H, W) -> (N, O, H', W')."
-    y = _conv2d(x, weight, stride=_pair('stride', stride, op='conv2d'), padding=_pair('padding', padding, 0, 'conv2d'))
+    y = _conv2d(x, weight, stride=_pair('stride', stride, op='conv2d'), padding=_pair('padding', padding, 0, 'conv2d'),
+                saved={})   # a fresh dict per call, as 04b's cross_entropy: the forward keeps its columns there
     if bias is None: return y
     O = _shape(weight)[0]
     if _shape(bias) != (O,):

@@ -112,7 +112,7 @@ def test_gradcheck_fails_on_a_wrong_conv_vjp(monkeypatch):
     monkeypatch.setattr(prim, 'vjp', lambda g, out, x, w, **p: (right(g, out, x, w, **p)[0], right(g, out, x, w, **p)[1] * 1.01))
     with pytest.raises(AssertionError, match='input 1'):
         gradcheck(lambda x, w: conv2d(x, w), r(1, 1, 4, 4), r(1, 1, 3, 3))
-    unflipped = lambda g, out, x, w, **p: (C.conv2d_input_grad(g, w[:, :, ::-1, ::-1], size=x.shape[2:], **p), None)
+    unflipped = lambda g, out, x, w, saved=None, **p: (C.conv2d_input_grad(g, w[:, :, ::-1, ::-1], size=x.shape[2:], **p), None)
     monkeypatch.setattr(prim, 'vjp', unflipped)
     with pytest.raises(AssertionError, match='input 0'):
         gradcheck(lambda x: conv2d(x, np.arange(9.0).reshape(1, 1, 3, 3)), r(1, 1, 4, 4))
@@ -360,3 +360,38 @@ def test_the_page_has_an_exercise_with_stub_check_answer():
     assert any('<details><summary>Answer</summary>' in s for s in src)
     answers = [s for s in src if s.startswith('#| answer')]
     assert answers and all('_avg_pool2d_vjp' in s or 'check_avg_pool2d' in s for s in answers)
+
+
+def test_weight_grad_reuses_the_forwards_columns_only_for_the_same_array():
+    "The columns kept by conv2d's forward serve its weight cotangent; an equal-shaped other array gets its own."
+    x, w = r(2, 3, 6, 5), r(4, 3, 3, 3)
+    g = r(2, 4, 3, 3)
+    saved = {}
+    C._conv2d_fwd(x, w, stride=2, padding=1, saved=saved)
+    assert saved['columns'][0] is x
+    for x2 in (x, x + 1.0, x[::-1]):           # the same array, other values, a view of the same memory
+        got = C._conv2d_weight_grad_fwd(x2, g, stride=2, padding=1, kernel=(3, 3), saved=saved)
+        np.testing.assert_allclose(got, C._conv2d_weight_grad_fwd(x2, g, stride=2, padding=1, kernel=(3, 3)), rtol=1e-12)
+        np.testing.assert_allclose(got, weight_grad_loops(x2, g, (2, 2), (1, 1), (3, 3)), rtol=1e-10, atol=1e-12)
+
+
+def test_conv2d_gradients_match_loops_with_kept_columns():
+    "End to end through the engine (kept columns), both cotangents equal the loops' adjoint, to second order too."
+    x, w = Tensor(r(2, 2, 5, 5)), Tensor(r(3, 2, 3, 3))
+    g = r(2, 3, 5, 5)
+    dx, dw = gradients((conv2d(x, w, padding=1) * g).sum(), [x, w])
+    np.testing.assert_allclose(dw.array, weight_grad_loops(x.array, g, (1, 1), (1, 1), (3, 3)), rtol=1e-10, atol=1e-12)
+    xbar = C._conv2d_input_grad_fwd(g, w.array, 1, 1, (5, 5))
+    np.testing.assert_allclose(dx.array, xbar, rtol=1e-12)
+    assert gradcheck(lambda x, w: conv2d(x, w, padding=1) ** 2, x.array, w.array, order=2)
+
+
+def weight_grad_loops(x, g, stride, padding, k):
+    "w-bar by its definition: sum over n, i, j of g[n,o,i,j] times the padded window's pixel (p, q)."
+    xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    wbar = np.zeros((g.shape[1], x.shape[1], *k))
+    for i in range(g.shape[2]):
+        for j in range(g.shape[3]):
+            win = xp[:, :, i * stride[0]:i * stride[0] + k[0], j * stride[1]:j * stride[1] + k[1]]
+            wbar += np.einsum('no,ncpq->ocpq', g[:, :, i, j], win)
+    return wbar
