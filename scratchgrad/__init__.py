@@ -15,7 +15,7 @@ neural-network toolkit with PyTorch's names and a functional grad, each built an
 from . import backprop   # chapter 02: attaches the scalar reverse pass (backward, zero_grad, pickling) to Variable
 from .tensor import Tensor, no_grad, enable_grad
 from . import fast
-fast.use_faster_vjps()         # chapter 04c: run its faster VJPs (explicitly, so no import order can change which runs)
+fast.use_faster_vjps()         # chapter 04d: run its faster VJPs (explicitly, so no import order can change which runs)
 from .autograd import grad, value_and_grad, jacobian, hessian, hvp, jvp
 from . import nn, losses, optim, data
 from .train import fit, evaluate, History

@@ -41,7 +41,7 @@ def get_gradient(root):
     "A dict mapping every node of `root`'s graph to d root / d node (reverse-mode backpropagation)."
     if not _is_variable(root):
         hint = "sum several outputs into one first, e.g. var_sum(*outputs)" if isinstance(root, (list, tuple)) else \
-               "for a Tensor use its .backward() or scratchgrad.tensor.grad"
+               "for a Tensor use its .backward() or scratchgrad.tensor.gradients"
         raise TypeError(f"get_gradient: expected a Variable, got {type(root).__name__}; {hint}")
     grads = {root: 1.0}
     get = grads.get

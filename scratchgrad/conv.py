@@ -142,7 +142,7 @@ def conv2d(x,                # images (N, C, H, W)
           ) -> Tensor:
     "Cross-correlation as PyTorch's F.conv2d (same argument order): (N, C, H, W) -> (N, O, H', W')."
     y = _conv2d(x, weight, stride=_pair('stride', stride, op='conv2d'), padding=_pair('padding', padding, 0, 'conv2d'),
-                saved={})   # a fresh dict per call, as 04b's cross_entropy: the forward keeps its columns there
+                saved={})   # a fresh dict per call, as 04c's cross_entropy: the forward keeps its columns there
     if bias is None: return y
     O = _shape(weight)[0]
     if _shape(bias) != (O,):
@@ -173,7 +173,7 @@ def _argmax_index(x: np.ndarray, kernel: tuple, stride: tuple) -> tuple:
 
 def _max_pool2d_vjp(g, out, x, kernel_size=2, stride=None):
     kernel, stride, _ = _pool_args(x.shape, kernel_size, stride)
-    return (apply('scatter_add', g, index=_argmax_index(x.array, kernel, stride), shape=x.shape),)   # 04b's primitive
+    return (apply('scatter_add', g, index=_argmax_index(x.array, kernel, stride), shape=x.shape),)   # 04c's primitive
 
 defprim('max_pool2d', _max_pool2d_fwd, _max_pool2d_vjp)
 

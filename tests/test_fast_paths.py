@@ -1,21 +1,21 @@
-"""The speed-ups of chapter 04c give the same answers as the plain VJPs they stand beside, at every order; they are an
+"""The speed-ups of chapter 04d give the same answers as the plain VJPs they stand beside, at every order; they are an
 explicit registration (the plain VJP stays reachable, re-running a `defprim` keeps the faster one installed, import order
 changes nothing); and the table refuses a different primitive under a taken name (while a re-run is fine)."""
 import subprocess, sys
 import numpy as np
 import pytest
 
-import scratchgrad  # noqa: F401  (the package's __init__ turns chapter 04c's VJPs on)
+import scratchgrad  # noqa: F401  (the package's __init__ turns chapter 04d's VJPs on)
 from scratchgrad import fast
 from scratchgrad.tensor import PRIMITIVES, Tensor, cross_entropy, defprim, gradients, gradcheck, no_grad, _cross_entropy_vjp
-from scratchgrad.engine import _matmul_vjp
+from scratchgrad.ops import _matmul_vjp
 
 rng = np.random.default_rng(7)
 
 
 @pytest.fixture
 def plain_ce():
-    "Run chapter 04b's cross-entropy VJP for the test, and chapter 04c's again after it."
+    "Run chapter 04c's cross-entropy VJP for the test, and chapter 04d's again after it."
     fast.use_faster_vjp('cross_entropy', False)
     yield
     fast.use_faster_vjp('cross_entropy', True)
@@ -63,14 +63,14 @@ def test_which_vjp_runs_does_not_depend_on_import_order(order):
 
 def test_redefining_a_primitive_keeps_its_faster_vjp_installed():
     prim = PRIMITIVES['cross_entropy']
-    defprim('cross_entropy', prim.forward, _cross_entropy_vjp)      # chapter 04b's cell run again
+    defprim('cross_entropy', prim.forward, _cross_entropy_vjp)      # chapter 04c's cell run again
     assert PRIMITIVES['cross_entropy'].vjp is fast.cross_entropy_vjp
     assert PRIMITIVES['cross_entropy'].plain_vjp is _cross_entropy_vjp
 
 
 @pytest.mark.parametrize('reduction', ['mean', 'sum', 'none'])
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
-def test_kept_log_probabilities_give_chapter_04bs_gradient(reduction, dtype, plain_ce):
+def test_kept_log_probabilities_give_chapter_04cs_gradient(reduction, dtype, plain_ce):
     z, y = rng.standard_normal((7, 5)).astype(dtype), rng.integers(0, 5, 7)
     w = np.arange(1.0, 8.0) if reduction == 'none' else 1.0
     def gradient():

@@ -36,8 +36,17 @@ def test_snp_refuses_a_name_that_is_neither_a_function_nor_a_primitive():
     with pytest.raises(AttributeError, match="no attribute 'cosh'"): snp.cosh
 
 
+def test_a_function_made_by_defprim_belongs_to_the_module_that_registered_it():
+    "Its docs and pickle name the chapter's module (not the engine, where defprim lives), as for a `def` there."
+    import pickle
+    import scratchgrad.ops as ops, scratchgrad.tensor as T
+    for module, fn in ((ops, ops.exp), (ops, ops.matmul), (T, T.tanh), (T, T.log_softmax)):
+        assert fn.__module__ == module.__name__ and getattr(module, fn.__name__) is fn
+        assert pickle.loads(pickle.dumps(fn)) is fn
+
+
 def test_the_tensor_methods_come_from_the_table_entries():
-    "tanh, sigmoid, sin, cos (04b) and exp, log, relu (04a) are the functions their defprim calls returned."
+    "tanh, sigmoid, sin, cos (04c) and exp, log, relu (04b) are the functions their defprim calls returned."
     import scratchgrad.tensor as T
     for name in ('exp', 'log', 'relu', 'tanh', 'sigmoid', 'sin', 'cos'):
         assert getattr(T.Tensor, name) is getattr(T, name), name

@@ -389,7 +389,7 @@ def test_answer_cells_are_folded(page):
 
 
 def test_the_engine_pages_have_folded_answers():
-    assert probed('engine.html')['answers'] >= 1 and probed('tensor.html')['answers'] >= 1
+    assert probed('ops.html')['answers'] >= 1 and probed('tensor.html')['answers'] >= 1
 
 
 @pytest.mark.parametrize('page', PAGES)

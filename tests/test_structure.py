@@ -1,6 +1,6 @@
 """The package's structure follows the book's reading order: a module imports only what its own or an earlier chapter
 built (no circle, no late import to dodge one). `python tests/test_structure.py` prints the import map."""
-import ast, re
+import ast, json, re
 from pathlib import Path
 
 import pytest
@@ -64,6 +64,45 @@ def test_no_import_circle():
         for t in graph[m]: visit(t, path + [m])
         state[m] = 'done'
     for m in graph: visit(m, [])
+
+
+def _mentions():
+    "(dotted name, file) for every `scratchgrad.<module>.<name>` in the package, the notebooks' sources and the guides."
+    root, found = PKG.parent, []
+    texts = [(p, p.read_text()) for p in PKG.glob('*.py') if p.stem != '_modidx']
+    texts += [(p, p.read_text()) for p in (root / 'README.md', root / 'CONTRIBUTING.md')]
+    for nb in sorted((root / 'nbs').glob('*.ipynb')):    # sources only: stored outputs are re-made by each run
+        texts.append((nb, '\n'.join(''.join(c['source']) for c in json.loads(nb.read_text())['cells'])))
+    for path, text in texts:
+        for m in re.finditer(r'\bscratchgrad\.(\w+)\.(\w+)', text):
+            if m.group(1) in MODULES: found.append((m.group(0), path.name))
+    return found
+
+
+def _missing(mentions) -> list:
+    import importlib
+    import scratchgrad  # noqa: F401  (registers every chapter's primitives)
+    return sorted({(name, f) for name, f in mentions
+                   if not hasattr(importlib.import_module(name.rsplit('.', 1)[0]), name.rsplit('.', 1)[1])})
+
+
+def test_every_dotted_name_the_book_mentions_exists():
+    "A renamed or moved function leaves no stale `scratchgrad.module.name` behind, in an error message or in prose."
+    mentions = _mentions()
+    assert len(mentions) >= 10, 'the scan found almost nothing: is the pattern still right?'
+    assert not _missing(mentions), f'names that do not exist: {_missing(mentions)}'
+    assert _missing([('scratchgrad.tensor.grad', 'old.py')]) == [('scratchgrad.tensor.grad', 'old.py')]   # it can fail
+
+
+def test_the_engine_core_knows_no_operation():
+    "Chapter 04a's module, loaded on its own, has an empty table; an operator names the primitive it is missing."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('engine_alone', PKG / 'engine.py')
+    engine = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(engine)
+    assert engine.PRIMITIVES == {}
+    with pytest.raises(KeyError, match="no primitive named 'mul'.*`import scratchgrad` registers them all"):
+        engine.Tensor([1.0]) * 2
 
 
 if __name__ == '__main__':
