@@ -4,9 +4,9 @@ Small batch: bench_small_batch's 2-16-16-1 tanh MLP, batch 32, float64 (forward,
 arrays). MNIST-shaped: bench_mnist's 784-100-10 ReLU network, batch 100, float32, cross-entropy. The jitted step
 computes the loss and fills .grad; the SGD update runs eagerly after it, as for every engine. PyTorch eager (CPU) is
 timed when `import torch` works. BLAS and torch on one thread; engines take turns block by block; per-step time is the
-median over blocks. Only ratios from the same run mean anything. --ab also times jit with preallocated buffers.
+median over blocks. Only ratios from the same run mean anything.
 
-    python benchmarks/bench_jit.py [--blocks 100] [--block 20] [--ab]
+    python benchmarks/bench_jit.py [--blocks 100] [--block 20]
 """
 import argparse, os, sys, time
 from pathlib import Path
@@ -22,14 +22,14 @@ import bench_small_batch as small, bench_mnist as mnist
 
 class JitNet:
     "A step whose loss and gradients come from a jitted function; the SGD update runs eagerly after it."
-    def __init__(self, weights, loss_fn, lr, name, **options):
+    def __init__(self, weights, loss_fn, lr, name):
         self.p, self.lr, self.name = [Tensor(w) for w in weights], lr, name
         def step(xb, yb):
             for p in self.p: p.grad = None
             loss = loss_fn(self.p, xb, yb)
             loss.backward()
             return loss
-        self.jitted = jit(step, self.p, **options)
+        self.jitted = jit(step, self.p)
     def step(self, xb, yb):
         loss = self.jitted(xb, yb)
         for p in self.p: p.array -= self.lr * p.grad.array
@@ -44,9 +44,8 @@ def small_loss(ps, xb, yb):
     return (err * err).mean()
 
 
-def engines(module, weights, loss_fn, lr, ab):
+def engines(module, weights, loss_fn, lr):
     out = [module.NumpyNet(weights), module.ScratchgradNet(weights), JitNet(weights, loss_fn, lr, 'scratchgrad jit')]
-    if ab: out.append(JitNet(weights, loss_fn, lr, 'jit + buffers', buffers=True))
     try:
         import torch
         torch.set_num_threads(1)
@@ -88,12 +87,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--blocks', type=int, default=100)
     ap.add_argument('--block', type=int, default=20)
-    ap.add_argument('--ab', action='store_true', help='also time jit with preallocated buffers')
     args = ap.parse_args(argv)
     torch_s, torch_m = small.TorchNet.name, mnist.TorchNet.name
 
     X, y = small.make_data()
-    t, first = timed(engines(small, small.init_weights(), small_loss, small.LR, args.ab), X, y, small.BATCH,
+    t, first = timed(engines(small, small.init_weights(), small_loss, small.LR), X, y, small.BATCH,
                      args.blocks, args.block)
     def goals_small(t):
         g = [('jit / numpy', t['scratchgrad jit'] / t['numpy (hand-written)'], 2.0)]
@@ -102,7 +100,7 @@ def main(argv=None):
     ok = report(f"small batch: 2-16-16-1 tanh, float64, batch {small.BATCH}", t, first, goals_small)
 
     X, y = mnist.make_data()
-    t, first = timed(engines(mnist, mnist.init_weights(), mnist.sg_loss, mnist.LR, args.ab), X, y, mnist.BATCH,
+    t, first = timed(engines(mnist, mnist.init_weights(), mnist.sg_loss, mnist.LR), X, y, mnist.BATCH,
                      max(args.blocks // 4, 5), args.block)
     ok &= report(f"MNIST-shaped: 784-100-10 ReLU, float32, batch {mnist.BATCH}", t, first,
                  lambda t: [('jit / numpy', t['scratchgrad jit'] / t['numpy (hand-written)'], 1.1)])

@@ -10,7 +10,7 @@ from .engine import Tensor, _leaf, _state
 from .nn import Module
 
 # %% auto #0
-__all__ = ['JitError', 'TracedArray', 'dead_code', 'plan_buffers', 'differs', 'Program', 'jit']
+__all__ = ['JitError', 'TracedArray', 'dead_code', 'differs', 'Program', 'jit']
 
 # %% ../nbs/06c_jit.ipynb #99870efb
 class JitError(RuntimeError):
@@ -294,25 +294,16 @@ def dead_code(ops, outputs, group) -> list:
             live.update(group[s] for s in _slots_read(op))
     return keep[::-1]
 
-def plan_buffers(ops, outputs, values, group) -> dict:
-    "{slot: buffer shape and dtype} for the ufunc results a replay may write into preallocated arrays."
-    returned = {group[s] for s in outputs}
-    return {op.out: (values[op.out].shape, values[op.out].dtype) for op in ops
-            if op.kind == 'call' and isinstance(op.fn, np.ufunc) and 'out' not in op.kwargs and type(op.out) is int
-            and values[op.out].ndim > 0 and group[op.out] == op.out and op.out not in returned}
-
-def _source(ops, n_inputs, outputs, buffers, names) -> str:
-    "The Python source of a replay: inputs I, buffers B, one line per op, the outputs returned."
-    lines = ['def replay(I, B):', f'    {"".join(f"s{i}, " for i in range(n_inputs))}= I']
-    if buffers: lines.append(f'    {"".join(f"b{s}, " for s in buffers)}= B')
-    for op in ops: lines.append('    ' + _line(op, names, f'b{op.out}' if op.out in buffers else None))
+def _source(ops, n_inputs, outputs, names) -> str:
+    "The Python source of a replay: inputs I, one line per op, the outputs returned."
+    lines = ['def replay(I):', f'    {"".join(f"s{i}, " for i in range(n_inputs))}= I']
+    for op in ops: lines.append('    ' + _line(op, names))
     lines.append(f'    return ({"".join(f"s{s}, " for s in outputs)})')
     return '\n'.join(lines) + '\n'
 
-def _line(op, names, buffer=None):
+def _line(op, names):
     "One line of Python for one recorded op."
     args = [names.arg(a) for a in op.args] + [f'{k}={names.arg(v)}' for k, v in op.kwargs.items()]
-    if buffer is not None: args.append(f'out={buffer}')
     text = f'{names.fn(op.fn)}({", ".join(args)})'
     if op.kind == 'guard':
         value = names.const(op.value)
@@ -328,25 +319,20 @@ def differs(a, b) -> bool:
 _count = iter(range(1, 1 << 62))
 
 class Program:
-    "A recorded step: the generated replay function, its buffers (one set per thread) and its guards."
-    def __init__(self, trace, outputs, name, buffers=True, dce=True):
-        ops = dead_code(trace.ops, outputs, trace.group) if dce else list(trace.ops)
+    "A recorded step: the generated replay function and its guards."
+    def __init__(self, trace, outputs, name):
+        ops = dead_code(trace.ops, outputs, trace.group)
         self.guards = [op for op in ops if op.kind == 'guard']
         for k, op in enumerate(self.guards): op.index = k
-        self.buffers = plan_buffers(ops, outputs, trace.values, trace.group) if buffers else {}
         names = _Names()
         names.ns.update(GuardFailed=_GuardFailed, differs=differs)
-        self.source = _source(ops, trace.n_inputs, outputs, self.buffers, names)
+        self.source = _source(ops, trace.n_inputs, outputs, names)
         filename = f'<jit {name} #{next(_count)}>'
         linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
         exec(compile(self.source, filename, 'exec'), names.ns)
-        self.replay, self.n_ops, self._local = names.ns['replay'], len(ops), threading.local()
-        self.constants = {k: v for k, v in names.ns.items() if k.startswith('c')}
+        self.replay, self.n_ops, self.n_recorded = names.ns['replay'], len(ops), len(trace.ops)
 
-    def __call__(self, inputs):
-        B = getattr(self._local, 'B', None)
-        if B is None: B = self._local.B = tuple(np.empty(s, d) for s, d in self.buffers.values())
-        return self.replay(inputs, B)
+    def __call__(self, inputs): return self.replay(inputs)
 
 # %% ../nbs/06c_jit.ipynb #9605c302
 def _flatten(x, trace, slots):
@@ -374,8 +360,8 @@ _TRACE_LOCK = threading.RLock()    # one trace at a time: a trace swaps the arra
 
 class _Entry:
     "A program with what a replay needs around it: the result template, and where each gradient goes."
-    def __init__(self, program, template, grad_outs, n_results):
-        self.program, self.template, self.grad_outs, self.n_results = program, template, grad_outs, n_results
+    def __init__(self, program, template, grad_outs):
+        self.program, self.template, self.grad_outs = program, template, grad_outs
         self.checked = False
 
     def run(self, leaves, arrays):
@@ -387,8 +373,8 @@ class _Entry:
 
 class jit:
     "Trace `fn` once per input signature (shapes, dtypes, flags), then replay it as plain numpy calls."
-    def __init__(self, fn, params=(), check: bool = True, max_traces: int = 8, buffers: bool = False, dce: bool = True):
-        self.fn, self.check, self.max_traces, self.buffers, self.dce = fn, check, max_traces, buffers, dce
+    def __init__(self, fn, params=(), check: bool = True, max_traces: int = 8):
+        self.fn, self.check, self.max_traces = fn, check, max_traces
         self.params = list(params.parameters() if isinstance(params, Module) else params)
         for i, p in enumerate(self.params): _check_leaf(p, f'params[{i}]')
         self.cache, self._lock, self.traces = {}, threading.Lock(), 0
@@ -450,10 +436,10 @@ class jit:
             if p.grad is None: grad_outs.append((i, None)); continue
             slots.append(_traced(trace, p.grad.array)._slot)
             grad_outs.append((i, len(slots) - 1))
-        program = Program(trace, slots, getattr(self.fn, '__name__', 'step'), self.buffers, self.dce)
+        program = Program(trace, slots, getattr(self.fn, '__name__', 'step'))
         outs = [_plain(trace.values[s]).copy() for s in slots]
         for i, k in grad_outs: leaves[i].grad = None if k is None else _leaf(outs[k])
-        return _Entry(program, template, grad_outs, len(slots)), _rebuild(template, outs)
+        return _Entry(program, template, grad_outs), _rebuild(template, outs)
 
     def _first_replay(self, entry, args, leaves, arrays):
         "The first replay of a program, checked bit for bit against running the step eagerly on the same inputs."

@@ -152,9 +152,9 @@ def test_two_threads_two_steps():
     assert results == {1: True, 2: True}
 
 
-def test_same_jit_from_two_threads_with_buffers():
+def test_same_jit_from_two_threads_replaying_at_once():
     ps = [Tensor(w) for w in mlp_weights()]
-    f = jit(mlp_step(ps), ps, buffers=True, check=False)
+    f = jit(mlp_step(ps), ps, check=False)
     ref = mlp_step([Tensor(w) for w in mlp_weights()])
     expected = {i: ref(X[8 * i:8 * i + 16], Y[8 * i:8 * i + 16]).array for i in range(10)}
     f(X[:16], Y[:16]); f(X[:16], Y[:16])
@@ -235,9 +235,7 @@ def test_dead_code_is_dropped():
     f(np.ones(3))
     entry = next(iter(f.cache.values()))[0]
     assert entry.program.n_ops == 2 and 'exp' not in entry.program.source
-    g = jit(lambda x: (np.tanh(x).sum(), np.exp(x).sum())[0], dce=False)
-    g(np.ones(3))
-    assert next(iter(g.cache.values()))[0].program.n_ops == 4
+    assert entry.program.n_recorded == 4                      # what a replay without the pass would run
 
 
 def test_cnn_bit_for_bit():
